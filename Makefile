@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each does all the set-up it needs (a local .venv) on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export KMP_WARNINGS := 0
+
+.PHONY: demo test test-slow compat setup data clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Real Fashion-MNIST from Debian when apt is available; otherwise the demo
+# downloads it or falls back to the offline `digits` set and says so.
+data:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+		|| echo "note: could not install dataset-fashion-mnist with apt; cnnlab will try other sources"; \
+	fi
+
+demo: $(STAMP) data
+	$(PY) examples/fashion_mnist_cnn.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP) data
+	$(PY) -m pytest -m slow
+
+clean:
+	rm -rf $(VENV) build *.egg-info

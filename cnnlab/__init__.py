@@ -1,0 +1,42 @@
+"""cnnlab: build, train, look inside and compare convolutional neural networks.
+
+Keras vocabulary, PyTorch engine. ``import cnnlab as keras`` and tutorial code
+written for ``tf.keras`` runs with the same shapes, parameter counts and outputs.
+"""
+
+__version__ = "0.1.0"
+
+from cnnlab import (  # noqa: E402
+    activations,
+    backend,
+    callbacks,
+    constraints,
+    datasets,
+    errors,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    utils,
+)
+from cnnlab.layers import Input  # noqa: E402
+from cnnlab.models import Model, Sequential, load_model  # noqa: E402
+
+__all__ = [
+    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "errors",
+    "initializers", "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "utils", "__version__",
+]
+
+
+def __getattr__(name: str):
+    from cnnlab.errors import did_you_mean
+
+    if hasattr(layers, name) and name in layers.__all__:
+        raise AttributeError(f"module 'cnnlab' has no attribute '{name}'. Layers live in cnnlab.layers: "
+                             f"use cnnlab.layers.{name}.")
+    raise AttributeError(f"module 'cnnlab' has no attribute '{name}'.{did_you_mean(name, __all__ + layers.__all__)}")

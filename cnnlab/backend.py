@@ -1,0 +1,195 @@
+"""Device choice, seeding and numeric defaults.
+
+Device names are PyTorch's (``'cpu'``, ``'cuda:0'``, ``'mps'``); TensorFlow
+spellings such as ``'/GPU:0'`` or ``'/device:CPU:0'`` are accepted too, so code
+written for ``tf.device`` keeps working.
+
+Example:
+    >>> from cnnlab import backend
+    >>> backend.resolve_device("cpu")
+    device(type='cpu')
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import re
+
+import numpy as np
+import torch
+
+from cnnlab.errors import ArgumentTypeError, ConfigError, did_you_mean
+
+DEVICE_ENV_VAR = "CNNLAB_DEVICE"
+# Keras backend default fuzz factor, keras.backend.epsilon().
+KERAS_EPSILON = 1e-7
+# Keras backend default float type, keras.backend.floatx().
+KERAS_FLOATX = "float32"
+# np.random.seed accepts seeds in [0, 2**32).
+MAX_SEED = 2**32 - 1
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+# '/GPU:0', '/device:GPU:0', '/physical_device:GPU:0', 'GPU:1', 'gpu' -> ('GPU', '0')
+_TF_DEVICE = re.compile(r"^/?(?:(?:physical_)?device:)?(cpu|gpu)(?::(\d+))?$", re.IGNORECASE)
+
+
+def floatx() -> str:
+    """Return the default float type name, ``'float32'`` as in Keras."""
+    return KERAS_FLOATX
+
+
+def epsilon() -> float:
+    """Return the fuzz factor used to avoid division by zero, ``1e-7`` as in Keras."""
+    return KERAS_EPSILON
+
+
+@functools.lru_cache(maxsize=1)
+def _mps_works() -> bool:
+    """MPS can report available yet fail on first use (old macOS); try one op."""
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_available():
+        return False
+    try:
+        return bool((torch.ones(1, device="mps") + 1).cpu().item() == 2)
+    except RuntimeError:
+        return False
+
+
+def list_devices() -> list[str]:
+    """Return the devices this machine can use, e.g. ``['cpu', 'cuda:0', 'cuda:1']``.
+
+    ``'cpu'`` is always first, then each CUDA GPU, then ``'mps'`` on Apple silicon.
+    """
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_works():
+        devices.append("mps")
+    return devices
+
+
+def gpu_device_name() -> str:
+    """Return the first GPU's device name (``'cuda:0'`` or ``'mps'``), or ``''`` without one.
+
+    Like ``tf.test.gpu_device_name()``, the result is falsy when there is no GPU,
+    so ``if gpu_device_name():`` works as in TF tutorials.
+    """
+    gpus = [d for d in list_devices() if d != "cpu"]
+    return gpus[0] if gpus else ""
+
+
+def default_device() -> torch.device:
+    """Return the device models use unless told otherwise.
+
+    ``$CNNLAB_DEVICE`` wins when set; otherwise CUDA if available, else a
+    working MPS, else the CPU.
+    """
+    requested = os.environ.get(DEVICE_ENV_VAR, "").strip()
+    if requested:
+        try:
+            return resolve_device(requested)
+        except ConfigError as err:
+            raise ConfigError(f"environment variable {DEVICE_ENV_VAR}={requested!r} is not usable: {err}") from err
+    if torch.cuda.is_available():
+        return torch.device("cuda", 0)
+    if _mps_works():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _parse_device(device: str) -> torch.device:
+    tf_style = _TF_DEVICE.match(device.strip())
+    if tf_style:
+        kind = "cuda" if tf_style.group(1).lower() == "gpu" else "cpu"
+        index = tf_style.group(2)
+        return torch.device(kind if kind == "cpu" or index is None else f"{kind}:{index}")
+    try:
+        return torch.device(device.strip().lower())
+    except RuntimeError as err:
+        raise ConfigError(
+            f"unknown device {device!r}.{did_you_mean(device.split(':')[0], _DEVICE_TYPES)} "
+            f"Use one of {list_devices()} (or 'cuda', 'gpu', '/GPU:0'). Received: device={device!r}"
+        ) from err
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """Turn a device name into a ``torch.device`` this machine has.
+
+    Args:
+        device: None (the :func:`default_device`), a ``torch.device``, or a
+            name: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'mps'``, ``'gpu'``,
+            ``'/GPU:0'``, ``'/device:CPU:0'``.
+
+    Raises:
+        ConfigError: an unknown name, or a device this machine does not have
+            (the message lists :func:`list_devices`).
+        ArgumentTypeError: not a string, ``torch.device`` or None.
+    """
+    if device is None:
+        return default_device()
+    received = str(device)
+    if isinstance(device, str):
+        device = _parse_device(device)
+    elif not isinstance(device, torch.device):
+        raise ArgumentTypeError(
+            f"device must be a name such as 'cpu' or 'cuda', a torch.device, or None. Received: device={device!r}"
+        )
+    _check_available(device, received)
+    return device
+
+
+def _check_available(device: torch.device, received: str) -> None:
+    if device.type not in _DEVICE_TYPES:
+        raise ConfigError(f"cnnlab runs on {', '.join(_DEVICE_TYPES)} devices only. Received: device={received!r}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"CUDA was requested but is not available on this machine (this PyTorch build: "
+                f"{torch.__version__}, CUDA {torch.version.cuda or 'not compiled in'}). Available devices: "
+                f"{list_devices()}. Use device='cpu', or install a CUDA build of PyTorch on a machine with an "
+                f"NVIDIA GPU. Received: device={received!r}"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ConfigError(
+                f"GPU {device.index} was requested but this machine has {count} CUDA device(s). "
+                f"Available devices: {list_devices()}. Received: device={received!r}"
+            )
+    if device.type == "mps" and not _mps_works():
+        raise ConfigError(
+            f"MPS (Apple GPU) was requested but is not available or not working here. "
+            f"Available devices: {list_devices()}. Received: device={received!r}"
+        )
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU) at once.
+
+    After this, weight initialisation, shuffling and dropout repeat from run
+    to run (bit-exact on CPU; GPU kernels may still vary unless PyTorch's
+    deterministic mode is on).
+
+    Args:
+        seed: an int in ``[0, 2**32 - 1]``.
+
+    Example:
+        >>> set_random_seed(42)
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ArgumentTypeError(f"seed must be an int, e.g. set_random_seed(42). Received: seed={seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be between 0 and 2**32 - 1 = {MAX_SEED}. Received: seed={seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+__all__ = [
+    "DEVICE_ENV_VAR", "KERAS_EPSILON", "KERAS_FLOATX", "default_device", "epsilon", "floatx",
+    "gpu_device_name", "list_devices", "resolve_device", "set_random_seed",
+]

@@ -1,0 +1,353 @@
+"""Callbacks that write training state: `ModelCheckpoint` and `BackupAndRestore`."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+
+from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, print_msg
+from cnnlab.errors import CheckpointError, ConfigError, FileFormatError, did_you_mean
+from cnnlab.io.atomic import atomic_write, checkpoint_error
+
+
+def _check_save_freq(owner: str, save_freq: Any) -> None:
+    if save_freq == "epoch" or (isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0):
+        return
+    raise ConfigError(
+        f"{owner} save_freq must be 'epoch' or a positive number of batches, e.g. save_freq=500. "
+        f"Received: save_freq={save_freq!r}"
+    )
+
+
+class _BatchCounter:
+    """Counts training batches across epochs and says when ``every`` have passed."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.since_last = 0
+        self.last_batch: int | None = None
+
+    def step(self, batch: int) -> bool:
+        # A batch index that does not grow means a new epoch started.
+        if self.last_batch is None or batch <= self.last_batch:
+            self.since_last += batch + 1
+        else:
+            self.since_last += batch - self.last_batch
+        self.last_batch = batch
+        if self.since_last >= self.every:
+            self.since_last = 0
+            return True
+        return False
+
+
+def _make_parent_dir(path: str) -> None:
+    directory = os.path.dirname(path)
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as err:
+        raise checkpoint_error(path, err) from err
+
+
+class ModelCheckpoint(MonitorCallback):
+    """Save the model (or its weights) every epoch, every N batches, or when it improves.
+
+    Args:
+        filepath: where to save; may hold ``{epoch:02d}`` (counted from 1) and
+            any logged name, e.g. ``"ckpt/{epoch:02d}-{val_loss:.2f}.cnnlab"``.
+        monitor: the logged quantity that decides "best".
+        verbose: 1 prints a message at each save decision.
+        save_best_only: save only when ``monitor`` improves; with a fixed
+            ``filepath`` the file then always holds the best model so far.
+        save_weights_only: call ``model.save_weights`` instead of ``model.save``.
+        mode: ``"auto"`` (max for accuracy/AUC/precision/recall, else min),
+            ``"min"`` or ``"max"``.
+        save_freq: ``"epoch"``, or an integer number of training batches.
+        initial_value_threshold: a value the monitor must beat before the
+            first save when ``save_best_only``.
+
+    Example:
+        >>> checkpoint = ModelCheckpoint("best.cnnlab", monitor="val_accuracy", save_best_only=True)
+        >>> # model.fit(x, y, validation_split=0.1, callbacks=[checkpoint])
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        super().__init__(monitor, mode)
+        _check_save_freq("ModelCheckpoint", save_freq)
+        self.filepath = os.fspath(filepath)
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        # Not reset between fits: a later fit only overwrites a better model.
+        self.best = initial_value_threshold
+        self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
+        self._current_epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self._counter is not None and self._counter.step(batch):
+            # Imported here: training/ imports callbacks/ at load time.
+            from cnnlab.training.progress import logs_to_floats
+
+            # Batch logs are device tensors; read them only when saving.
+            self._save(self._current_epoch, batch, logs_to_floats(logs or {}))
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save(epoch, None, dict(logs or {}))
+
+    def _file_path(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> str:
+        fields = dict(logs, epoch=epoch + 1)
+        if batch is not None and "batch" not in logs:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except KeyError as err:
+            name = err.args[0]
+            raise ConfigError(
+                f"ModelCheckpoint filepath {self.filepath!r} uses {{{name}}}, which is not in the logs."
+                f"{did_you_mean(str(name), fields)} Available names: {', '.join(fields)}. "
+                f"Received: filepath={self.filepath!r}"
+            ) from err
+        except (ValueError, IndexError) as err:
+            raise ConfigError(
+                f"ModelCheckpoint could not format filepath {self.filepath!r}: {err}. Use named fields such as "
+                f"'{{epoch:02d}}' or '{{val_loss:.2f}}'. Received: filepath={self.filepath!r}"
+            ) from err
+
+    def _should_save(self, epoch: int, logs: dict[str, Any], path: str) -> bool:
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            # Like Keras: warn and save anyway rather than silently never save.
+            self._warn_missing_monitor(f"Can save best model only with {self.monitor} available.", logs)
+            return True
+        best_text = "None" if self.best is None else f"{self.best:.5f}"
+        if self._is_improvement(current, self.best):
+            if self.verbose > 0:
+                print_msg(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_text} to {current:.5f}, "
+                    f"saving model to {path}"
+                )
+            self.best = current
+            return True
+        if self.verbose > 0:
+            print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_text}")
+        return False
+
+    def _save(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> None:
+        path = self._file_path(epoch, batch, logs)
+        if not self._should_save(epoch, logs, path):
+            return
+        if os.path.isdir(path):
+            raise CheckpointError(
+                f"ModelCheckpoint filepath {path!r} is an existing directory. Give a file name, "
+                f"e.g. {os.path.join(path, 'model.cnnlab')!r}. Received: filepath={self.filepath!r}"
+            )
+        _make_parent_dir(path)
+        # model.save / save_weights write atomically; a .keras/.h5 error goes to the user.
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+        if self.verbose > 0:
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
+
+
+# Backup layout: `state.json` is written last and names the tensor file it
+# belongs to, so a crash mid-backup leaves the previous, complete backup in use.
+_BACKUP_JSON = "state.json"
+_BACKUP_TENSORS = "state-epoch{epoch}-{index}.safetensors"
+_BACKUP_FORMAT = "cnnlab-backup"
+_BACKUP_VERSION = 1
+
+
+def _rng_tensors() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Every global RNG the trainer draws from, as tensors plus small JSON fields."""
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_state, py_gauss = random.getstate()
+    tensors = {
+        "rng/torch": torch.get_rng_state(),
+        "rng/numpy_keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
+        "rng/python": torch.tensor(py_state, dtype=torch.int64),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = state
+    fields = {
+        "numpy": {"kind": np_kind, "pos": int(np_pos), "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
+        "python": {"version": py_version, "gauss_next": py_gauss},
+    }
+    return tensors, fields
+
+
+def _set_rng_states(tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng/torch"])
+    numpy_fields = fields["numpy"]
+    keys = tensors["rng/numpy_keys"].numpy().astype(np.uint32)
+    np.random.set_state(
+        (numpy_fields["kind"], keys, numpy_fields["pos"], numpy_fields["has_gauss"], numpy_fields["cached_gaussian"])
+    )
+    python_fields = fields["python"]
+    random.setstate((python_fields["version"], tuple(tensors["rng/python"].tolist()), python_fields["gauss_next"]))
+    cuda_states = [tensors[f"rng/cuda/{i}"] for i in range(torch.cuda.device_count()) if f"rng/cuda/{i}" in tensors]
+    if cuda_states and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
+
+
+class BackupAndRestore(Callback):
+    """Back up the whole training state each epoch; resume from it after a crash.
+
+    At each epoch end the callback writes, atomically, into ``backup_dir``:
+    the model weights, the optimizer state, the torch / NumPy / Python random
+    number generator states and the epoch number (safetensors + JSON; nothing
+    is pickled). When ``fit`` starts and a backup exists, all of it is
+    restored and training continues from the next epoch, so a resumed run
+    draws the same shuffles and dropout masks as one that never stopped.
+    With ``save_freq`` as a number of batches the interrupted epoch is run
+    again from its start (as in Keras), with the weights of the last backup.
+
+    Args:
+        backup_dir: a directory used only by this callback.
+        save_freq: ``"epoch"`` or a positive number of training batches.
+        delete_checkpoint: delete the backup when ``fit`` finishes normally.
+
+    Example:
+        >>> backup = BackupAndRestore("runs/a/backup")
+        >>> # model.fit(x, y, epochs=50, callbacks=[backup])  # rerun the same line after a crash
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch", delete_checkpoint: bool = True) -> None:
+        super().__init__()
+        if not backup_dir:
+            raise ConfigError(f"BackupAndRestore needs a directory, e.g. 'runs/a/backup'. Received: backup_dir={backup_dir!r}")
+        _check_save_freq("BackupAndRestore", save_freq)
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = delete_checkpoint
+        self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
+        self._current_epoch = 0
+        self._saves = 0
+
+    @property
+    def _json_path(self) -> str:
+        return os.path.join(self.backup_dir, _BACKUP_JSON)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        if os.path.exists(self._json_path):
+            self._restore()
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self._counter is not None and self._counter.step(batch):
+            self._backup(last_completed_epoch=self._current_epoch - 1)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._backup(last_completed_epoch=epoch)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if not self.delete_checkpoint:
+            return
+        # The JSON goes first: without it, leftover tensor files are ignored.
+        for path in [self._json_path, *self._tensor_files()]:
+            if os.path.exists(path):
+                os.remove(path)
+        if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
+            os.rmdir(self.backup_dir)
+
+    def _tensor_files(self) -> list[str]:
+        return glob.glob(os.path.join(glob.escape(self.backup_dir), "state-epoch*.safetensors"))
+
+    def _backup(self, last_completed_epoch: int) -> None:
+        try:
+            os.makedirs(self.backup_dir, exist_ok=True)
+        except OSError as err:
+            raise checkpoint_error(self._json_path, err) from err
+        tensors, fields = _rng_tensors()
+        weights = self.model.get_weights()
+        for i, weight in enumerate(weights):
+            tensors[f"weights/{i:05d}"] = torch.from_numpy(np.ascontiguousarray(weight))
+        fields["weights"] = len(weights)
+        optimizer = getattr(self.model, "optimizer", None)
+        fields["optimizer"] = None
+        if optimizer is not None:
+            fields["optimizer"] = {"learning_rate": float(optimizer.learning_rate), "scalars": {}}
+            for key, value in optimizer.state_dict().items():
+                if isinstance(value, torch.Tensor):
+                    # clone: safetensors refuses tensors that share memory.
+                    tensors[f"optimizer/{key}"] = value.detach().cpu().clone().contiguous()
+                else:
+                    fields["optimizer"]["scalars"][key] = value
+        self._saves += 1
+        tensor_name = _BACKUP_TENSORS.format(epoch=last_completed_epoch, index=self._saves)
+        fields.update(format=_BACKUP_FORMAT, version=_BACKUP_VERSION, epoch=last_completed_epoch, tensors=tensor_name)
+        with atomic_write(os.path.join(self.backup_dir, tensor_name)) as f:
+            f.write(safetensors.torch.save(tensors))
+        with atomic_write(self._json_path, "w") as f:
+            json.dump(fields, f)
+        for path in self._tensor_files():
+            if os.path.basename(path) != tensor_name:
+                os.remove(path)
+
+    def _restore(self) -> None:
+        try:
+            with open(self._json_path, encoding="utf-8") as f:
+                fields = json.load(f)
+            if fields.get("format") != _BACKUP_FORMAT:
+                raise ValueError(f"{_BACKUP_JSON} is not a cnnlab backup")
+            with open(os.path.join(self.backup_dir, fields["tensors"]), "rb") as f:
+                tensors = safetensors.torch.load(f.read())
+            self._restore_model(tensors, fields)
+            _set_rng_states(tensors, fields)
+            epoch = int(fields["epoch"])
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+            raise FileFormatError(
+                f"BackupAndRestore could not restore the backup in {self.backup_dir!r}: {err}. The backup is "
+                "corrupt, incomplete, or was written for a different model. Delete that directory (e.g. "
+                f"shutil.rmtree({self.backup_dir!r})) to start training from scratch, or pass another backup_dir. "
+                f"Received: backup_dir={self.backup_dir!r}"
+            ) from err
+        self.model._resume_epoch = epoch + 1
+
+    def _restore_model(self, tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
+        weights = [tensors[f"weights/{i:05d}"].numpy() for i in range(fields["weights"])]
+        expected = [np.shape(w) for w in self.model.get_weights()]
+        got = [w.shape for w in weights]
+        if got != expected:
+            raise ValueError(f"the backup holds weights of shapes {got}, the model has {expected}")
+        self.model.set_weights(weights)
+        optimizer = getattr(self.model, "optimizer", None)
+        saved = fields.get("optimizer")
+        if optimizer is None or saved is None:
+            return
+        state = {key[len("optimizer/"):]: value for key, value in tensors.items() if key.startswith("optimizer/")}
+        state.update(saved["scalars"])
+        optimizer.load_state_dict(state)
+        optimizer.learning_rate = saved["learning_rate"]

@@ -1,0 +1,241 @@
+"""The native ``.cnnlab`` model file and ``.weights.safetensors`` weight files.
+
+A ``.cnnlab`` file is a zip holding ``config.json`` (architecture),
+``model.safetensors`` (weights), optionally ``optimizer.safetensors``, and
+``metadata.json``. Nothing in it is ever unpickled or executed. Writes are
+atomic: the file appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+
+import safetensors.torch
+import torch
+
+from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, FileFormatError, ShapeError
+from cnnlab.io.atomic import atomic_write
+
+FORMAT_VERSION = 1
+MAX_MEMBER_BYTES = 4 << 30  # refuse zip members that claim more than 4 GiB (zip bombs)
+_MEMBERS = {"config.json", "model.safetensors", "optimizer.safetensors", "metadata.json"}
+
+
+def _weights_dict(model) -> dict[str, torch.Tensor]:
+    return {f"{i:04d}:{v.path}": v.value.detach().cpu().contiguous() for i, v in enumerate(model.weights)}
+
+
+def _apply_weights(model, tensors: dict[str, torch.Tensor], source: str, skip_mismatch: bool = False) -> None:
+    variables = model.weights
+    ordered = sorted(tensors.items(), key=lambda kv: kv[0])
+    if len(ordered) != len(variables):
+        raise ShapeError(
+            f"{source} holds {len(ordered)} weights, but model '{model.name}' has {len(variables)}. The file was "
+            "saved from a different architecture; build the same model first (or use load_model for the whole model)."
+        )
+    for var, (key, value) in zip(variables, ordered):
+        if tuple(value.shape) != var.shape:
+            if skip_mismatch:
+                continue
+            raise ShapeError(
+                f"{source}: weight {key.split(':', 1)[-1]!r} has shape {tuple(value.shape)}, but the model's "
+                f"{var.path!r} has shape {var.shape}. The architectures differ; use skip_mismatch=True to load "
+                "the matching weights only."
+            )
+        var.assign(value)
+
+
+def _check_path(filepath, suffixes: tuple[str, ...], what: str) -> Path:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise ArgumentTypeError(f"{what}: filepath must be a string or path. Received: {filepath!r}")
+    path = Path(filepath)
+    if not str(path).endswith(suffixes):
+        raise ConfigError(f"{what}: the file name must end with {' or '.join(suffixes)}. Received: filepath={str(path)!r}")
+    return path
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Write the model's weights to ``*.weights.safetensors`` (atomic)."""
+    path = _check_path(filepath, (".weights.safetensors",), "save_weights")
+    _refuse_overwrite(path, overwrite)
+    _require_built(model)
+    data = safetensors.torch.save(_weights_dict(model), metadata={"format": "cnnlab-weights", "version": "1"})
+    with atomic_write(path) as fh:
+        fh.write(data)
+
+
+def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
+    """Load weights from ``*.weights.safetensors`` or from a whole ``.cnnlab`` model file."""
+    path = _existing_file(filepath)
+    if str(path).endswith(".cnnlab"):
+        with _open_zip(path) as zf:
+            tensors = _read_safetensors(_read_member(zf, "model.safetensors", path), path)
+    else:
+        tensors = _read_safetensors(path.read_bytes(), path)
+    _require_built(model)
+    _apply_weights(model, tensors, f"Weights file '{path}'", skip_mismatch)
+
+
+def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+    """Save architecture, weights and optimizer state to a ``.cnnlab`` file (atomic)."""
+    path = Path(filepath) if isinstance(filepath, (str, os.PathLike)) else None
+    if path is None:
+        raise ArgumentTypeError(f"save: filepath must be a string or path. Received: {filepath!r}")
+    if path.suffix in (".h5", ".keras", ".hdf5"):
+        raise ConfigError(
+            f"save: Keras formats ({path.suffix}) cannot be written yet. Save as '{path.with_suffix('.cnnlab')}' "
+            "(the native format: architecture, weights and optimizer, loadable with cnnlab.models.load_model)."
+        )
+    path = _check_path(filepath, (".cnnlab",), "save")
+    _refuse_overwrite(path, overwrite)
+    _require_built(model)
+    from cnnlab.io.registry import layer_to_config
+
+    try:
+        config = json.dumps(layer_to_config(model), indent=1)
+    except NotImplementedError as err:
+        raise ConfigError(f"save: {err}") from err
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", config)
+        zf.writestr("model.safetensors", safetensors.torch.save(_weights_dict(model)))
+        optimizer = getattr(model, "optimizer", None)
+        if include_optimizer and optimizer is not None and hasattr(optimizer, "state_dict"):
+            state = {k: v.detach().cpu().contiguous() for k, v in optimizer.state_dict().items()}
+            zf.writestr("optimizer.safetensors", safetensors.torch.save(state))
+        zf.writestr("metadata.json", json.dumps(_metadata(model)))
+    with atomic_write(path) as fh:
+        fh.write(buffer.getvalue())
+
+
+def _metadata(model) -> dict:
+    import cnnlab
+
+    meta = {"format": "cnnlab-model", "format_version": FORMAT_VERSION, "cnnlab_version": cnnlab.__version__,
+            "torch_version": torch.__version__, "date": datetime.datetime.now().isoformat(timespec="seconds")}
+    compile_config = getattr(model, "_compile_config", None)
+    if compile_config:
+        meta["compile_config"] = compile_config
+    return meta
+
+
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True):
+    """Load a model saved with ``model.save(...)``.
+
+    Args:
+        filepath: a ``.cnnlab`` file.
+        custom_objects: your own layer/model classes by name, for models that use them.
+        compile: re-compile with the saved optimizer, loss and metrics when the file has them.
+    """
+    path = _existing_file(filepath)
+    if path.suffix in (".h5", ".keras"):
+        raise ConfigError(f"load_model: Keras files ({path.suffix}) cannot be read yet. Received: {str(path)!r}")
+    with _open_zip(path) as zf:
+        config = _read_json(_read_member(zf, "config.json", path), path, "config.json")
+        meta = _read_json(_read_member(zf, "metadata.json", path), path, "metadata.json")
+        weights = _read_safetensors(_read_member(zf, "model.safetensors", path), path)
+        optimizer_state = None
+        if "optimizer.safetensors" in zf.namelist():
+            optimizer_state = _read_safetensors(_read_member(zf, "optimizer.safetensors", path), path)
+    if meta.get("format") != "cnnlab-model":
+        raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}).")
+    from cnnlab.io.registry import layer_from_config
+
+    model = layer_from_config(config, custom_objects)
+    _require_built(model, path)
+    _apply_weights(model, weights, f"Model file '{path}'")
+    compile_config = meta.get("compile_config")
+    if compile and compile_config and hasattr(model, "_compile_from_config"):
+        model._compile_from_config(compile_config)
+        if optimizer_state is not None:
+            model.optimizer.build([v.value for v in model.trainable_weights])
+            model.optimizer.load_state_dict(optimizer_state)
+    return model
+
+
+def _refuse_overwrite(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise ConfigError(f"'{path}' exists and overwrite=False. Choose another name or pass overwrite=True.")
+
+
+def _require_built(model, path=None) -> None:
+    if not model.built or not model.weights and not model.layers:
+        where = f" loaded from '{path}'" if path else ""
+        raise ConfigError(
+            f"Model '{model.name}'{where} is not built, so it has no weights yet. Call it on data once or call "
+            "model.build(input_shape) first."
+        )
+
+
+def _existing_file(filepath) -> Path:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise ArgumentTypeError(f"filepath must be a string or path. Received: {filepath!r}")
+    path = Path(filepath)
+    if path.is_dir():
+        raise FileFormatError(f"'{path}' is a directory; give the path of a model file such as 'model.cnnlab'.")
+    if not path.exists():
+        raise FileNotFoundErrorWithHint(f"No such model file: '{path}'. Check the path (cwd is '{os.getcwd()}').")
+    return path
+
+
+class FileNotFoundErrorWithHint(CnnlabError, FileNotFoundError):
+    """A model or weights file that does not exist."""
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as err:
+        raise FileFormatError(
+            f"'{path}' is not a cnnlab model file (not a zip archive: {err}). It may be truncated or a different "
+            "format; re-save the model with model.save('model.cnnlab')."
+        ) from err
+    for info in zf.infolist():
+        if info.filename not in _MEMBERS:
+            zf.close()
+            raise FileFormatError(f"'{path}' holds an unexpected member {info.filename!r}; refusing to load it.")
+        if info.file_size > MAX_MEMBER_BYTES:
+            zf.close()
+            raise FileFormatError(f"'{path}': member {info.filename!r} declares {info.file_size} bytes, over the "
+                                  f"{MAX_MEMBER_BYTES}-byte limit; refusing to load it.")
+    return zf
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    try:
+        with zf.open(name) as fh:
+            data = fh.read(MAX_MEMBER_BYTES + 1)
+    except KeyError:
+        raise FileFormatError(f"'{path}' is missing {name}: the file is incomplete or not a cnnlab model.") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:  # zlib errors surface as these
+        raise FileFormatError(f"'{path}': {name} is corrupt ({err}). Re-save the model.") from err
+    if len(data) > MAX_MEMBER_BYTES:
+        raise FileFormatError(f"'{path}': {name} expands beyond {MAX_MEMBER_BYTES} bytes; refusing to load it.")
+    return data
+
+
+def _read_json(data: bytes, path: Path, name: str) -> dict:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FileFormatError(f"'{path}': {name} is not valid JSON ({err}).") from err
+    if not isinstance(value, dict):
+        raise FileFormatError(f"'{path}': {name} must hold a JSON object.")
+    return value
+
+
+def _read_safetensors(data: bytes, path) -> dict[str, torch.Tensor]:
+    try:
+        return safetensors.torch.load(data)
+    except Exception as err:  # safetensors raises its own SafetensorError for any malformed input
+        raise FileFormatError(f"'{path}' holds no readable safetensors weights ({type(err).__name__}: {err}). "
+                              "The file is corrupt or truncated.") from err
+
+
+

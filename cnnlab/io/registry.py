@@ -1,0 +1,53 @@
+"""The table of classes a model file may name, and layer (de)serialisation.
+
+Loading a file never imports a module or evaluates anything named in it:
+class names are looked up in this table of cnnlab's own layers and models,
+then in the ``custom_objects`` the user passes.
+"""
+
+from __future__ import annotations
+
+from cnnlab.errors import FileFormatError, did_you_mean
+
+
+def _builtin_classes() -> dict[str, type]:
+    from cnnlab import layers
+    from cnnlab.layers.base import Layer
+    from cnnlab.models.functional import Functional
+    from cnnlab.models.sequential import Sequential
+
+    table = {name: getattr(layers, name) for name in layers.__all__}
+    table = {name: cls for name, cls in table.items() if isinstance(cls, type) and issubclass(cls, Layer)}
+    table.pop("Layer", None)
+    table.update({"Sequential": Sequential, "Functional": Functional, "Model": Functional})
+    return table
+
+
+def layer_to_config(layer) -> dict:
+    """``{"class_name": ..., "config": ...}`` for a layer or nested model."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def layer_from_config(entry: dict, custom_objects: dict | None = None):
+    """Rebuild a layer from ``{"class_name", "config"}``, using only known classes."""
+    if not isinstance(entry, dict) or "class_name" not in entry or not isinstance(entry.get("config"), dict):
+        raise FileFormatError(f"Model config: each layer entry needs 'class_name' and a 'config' dict. Received: {entry!r:.200}")
+    name = entry["class_name"]
+    table = _builtin_classes()
+    cls = (custom_objects or {}).get(name) or table.get(name)
+    if cls is None:
+        raise FileFormatError(
+            f"Model config names the layer class {name!r}, which is not a cnnlab layer.{did_you_mean(name, table)} "
+            f"If it is your own class, pass it when loading: load_model(path, custom_objects={{'{name}': {name}}})."
+        )
+    config = dict(entry["config"])
+    try:
+        if hasattr(cls, "from_config") and "custom_objects" in cls.from_config.__code__.co_varnames:
+            return cls.from_config(config, custom_objects=custom_objects)
+        return cls.from_config(config)
+    except FileFormatError:
+        raise
+    except Exception as err:
+        raise FileFormatError(
+            f"Model config: could not rebuild layer {config.get('name', '?')!r} of class {name}: {err}"
+        ) from err

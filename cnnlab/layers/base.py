@@ -1,0 +1,608 @@
+"""The base of every layer and model: :class:`Layer` and :class:`Variable`.
+
+A layer has four parts, in this order (as in Keras):
+
+- ``__init__``: store and validate the arguments (a bad argument fails here,
+  where the user wrote it);
+- ``build(input_shape)``: create weights with :meth:`Layer.add_weight` once the
+  input shape is known;
+- ``call(inputs)``: compute on torch tensors;
+- ``compute_output_shape(input_shape)`` and ``get_config()``.
+
+Every layer is a :class:`torch.nn.Module`. Weights are stored in Keras layouts
+(conv kernel ``(kh, kw, in, out)``, dense kernel ``(in, out)``), so
+``get_weights``, ``set_weights`` and saved files line up with Keras models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlab import initializers as initializers_mod
+from cnnlab import regularizers as regularizers_mod
+from cnnlab import constraints as constraints_mod
+from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError, did_you_mean
+from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, pack_like
+
+_NAME_COUNTS: dict[str, int] = defaultdict(int)
+_BASE_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape", "batch_size", "input_dim")
+
+
+def to_snake_case(name: str) -> str:
+    """``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d`` (Keras's rule)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """Per-process counter like Keras: ``conv2d``, ``conv2d_1``, ``conv2d_2``, ..."""
+    count = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    """Restart the automatic name counters (Keras's ``clear_session`` does this)."""
+    _NAME_COUNTS.clear()
+
+
+class Variable:
+    """A weight of a layer, seen the Keras way.
+
+    It wraps the tensor the layer computes with (a ``nn.Parameter`` when
+    trainable, a buffer otherwise) and gives it Keras's face: ``name``,
+    ``path``, ``shape``, ``numpy()``, ``assign()``.
+    """
+
+    def __init__(self, layer: Layer, attr: str, regularizer=None, constraint=None, trainable: bool = True):
+        self._layer = layer
+        self._attr = attr
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self._trainable = trainable
+
+    @property
+    def value(self) -> torch.Tensor:
+        return getattr(self._layer, self._attr)
+
+    @property
+    def name(self) -> str:
+        return self._attr
+
+    @property
+    def path(self) -> str:
+        return f"{self._layer.name}/{self._attr}"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return str(self.value.dtype).replace("torch.", "")
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable and self._layer.trainable
+
+    def numpy(self) -> np.ndarray:
+        return self.value.detach().cpu().numpy().copy()
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def assign(self, value) -> None:
+        """Set the values, checking the shape (Keras layout)."""
+        target = self.value
+        new = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+        if tuple(new.shape) != tuple(target.shape):
+            raise ShapeError(
+                f"Cannot assign to weight '{self.path}': expected shape {tuple(target.shape)}, "
+                f"got {tuple(new.shape)}. Weights use Keras layouts (conv kernel (kh, kw, in, out), "
+                f"dense kernel (in, out)). Received: value with shape {tuple(new.shape)}"
+            )
+        with torch.no_grad():
+            target.copy_(new.to(dtype=target.dtype, device=target.device))
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+class InputSpec:
+    """What a layer accepts: a rank and, once built, fixed sizes on some axes."""
+
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None, axes: dict[int, int] | None = None,
+                 layout: str | None = None):
+        self.ndim = ndim
+        self.min_ndim = min_ndim
+        self.axes = axes or {}
+        self.layout = layout
+
+
+_TRAINING_CONTEXT: list[bool] = []
+
+
+class _LayerMeta(type(nn.Module)):
+    """Checks constructor keywords so a misspelt one gets a did-you-mean."""
+
+    def __call__(cls, *args, **kwargs):
+        allowed = _init_keywords(cls)
+        if allowed is not None:
+            unknown = [k for k in kwargs if k not in allowed]
+            if unknown:
+                key = unknown[0]
+                raise ArgumentTypeError(
+                    f"{cls.__name__}() got an unexpected keyword argument '{key}'."
+                    f"{did_you_mean(key, sorted(allowed))} Valid arguments: {', '.join(sorted(allowed))}. "
+                    f"Received: {key}={kwargs[key]!r}"
+                )
+        try:
+            inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        except TypeError as err:
+            raise ArgumentTypeError(f"{cls.__name__}(): {err}. See help(cnnlab.layers.{cls.__name__}).") from None
+        return super().__call__(*args, **kwargs)
+
+
+_KEYWORD_CACHE: dict[type, frozenset | None] = {}
+
+
+def _init_keywords(cls) -> frozenset | None:
+    """The keywords ``cls(...)`` accepts, or None when it takes arbitrary ``**kwargs``."""
+    if cls in _KEYWORD_CACHE:
+        return _KEYWORD_CACHE[cls]
+    names: set[str] = set()
+    open_ended = False
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass in (nn.Module, object):
+            continue
+        params = inspect.signature(init).parameters.values()
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+        if klass.__module__.split(".")[0] != "cnnlab":
+            open_ended = True  # a user class passing **kwargs on: accept what it accepts
+            break
+    names.discard("self")
+    result = None if open_ended else frozenset(names | set(_BASE_KWARGS))
+    _KEYWORD_CACHE[cls] = result
+    return result
+
+
+class Layer(nn.Module, metaclass=_LayerMeta):
+    """Base class of all layers (and of models).
+
+    Args:
+        name: unique name; by default the snake_case class name with a counter.
+        trainable: whether the weights are updated by training.
+        dtype: compute dtype (only ``"float32"`` is supported for now).
+        input_shape: shape of one sample, e.g. ``(28, 28, 1)``; lets a
+            ``Sequential`` model build at once.
+    """
+
+    input_spec: InputSpec | None = None
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, input_dim=None, **kwargs):
+        super().__init__()
+        if kwargs:  # reached only by classes that pass **kwargs on without declaring them
+            key = next(iter(kwargs))
+            raise ArgumentTypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument '{key}'. Received: {key}={kwargs[key]!r}"
+            )
+        if name is not None and (not isinstance(name, str) or not name or "/" in name or "." in name):
+            raise ConfigError(
+                f"{type(self).__name__}: name must be a non-empty string without '/' or '.'. Received: name={name!r}"
+            )
+        self.name = name or unique_name(self._default_name())
+        self._trainable = bool(trainable)
+        if dtype not in (None, "float32", torch.float32):
+            raise ConfigError(f"{self.name}: only dtype='float32' is supported. Received: dtype={dtype!r}")
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            if isinstance(input_shape, int):
+                input_shape = (input_shape,)
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        else:
+            self._batch_input_shape = None
+        self.built = False
+        self._variables: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._activity_losses: list[torch.Tensor] = []
+        self._last_shapes: tuple | None = None
+        self.activity_regularizer = None
+        self.train(False)  # Keras semantics: inference unless fit() (or training=True) says otherwise
+
+    @classmethod
+    def _default_name(cls) -> str:
+        return to_snake_case(cls.__name__)
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None, trainable: bool = True,
+                   constraint=None, dtype=torch.float32) -> torch.Tensor:
+        """Create a weight in Keras layout and register it on this module.
+
+        Returns the tensor itself (an ``nn.Parameter`` when trainable), which
+        ``call`` computes with.
+        """
+        init = initializers_mod.get(initializer)
+        value = initializers_mod.initialize(init, tuple(int(s) for s in shape), dtype).to(self._device())
+        if trainable:
+            self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
+        else:
+            self.register_buffer(name, value)
+        var = Variable(self, name, regularizers_mod.get(regularizer), constraints_mod.get(constraint), trainable)
+        self._variables.append(var)
+        return getattr(self, name)
+
+    def _device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def _sublayers(self) -> list[Layer]:
+        """Direct sub-layers, in the order they were set."""
+        found = []
+        for module in self.children():
+            if isinstance(module, Layer):
+                found.append(module)
+            elif isinstance(module, nn.ModuleList):
+                found.extend(m for m in module if isinstance(m, Layer))
+        return found
+
+    @property
+    def weights(self) -> list[Variable]:
+        """All weights of this layer and its sub-layers (Keras order)."""
+        seen, result = set(), []
+        for var in self._all_variables():
+            if id(var) not in seen:
+                seen.add(id(var))
+                result.append(var)
+        return result
+
+    def _all_variables(self):
+        yield from self._variables
+        for layer in self._sublayers():
+            yield from layer.weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if v.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if not v.trainable]
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for var in self._variables:
+            if isinstance(var.value, nn.Parameter):
+                var.value.requires_grad_(var.trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras order and layout."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set all weights from a list of arrays (the order of :meth:`get_weights`)."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}': set_weights expects a list of {len(own)} arrays "
+                f"({', '.join(f'{v.path} {v.shape}' for v in own) or 'this layer has no weights'}); "
+                f"got {len(weights)}. Pass the list from get_weights() of the same architecture."
+            )
+        for var, value in zip(own, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise NotBuiltError(
+                f"{type(self).__name__} '{self.name}' is not built yet, so it has no weights to count. "
+                "Call it on data once, or call build(input_shape)."
+            )
+        return int(sum(np.prod(v.shape, dtype=np.int64) for v in self.weights))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularisation penalties of the weights, plus activity penalties of the last call."""
+        result = [v.regularizer(v.value) for v in self.weights if v.regularizer is not None]
+        for layer in [self, *self._all_sublayers()]:
+            result.extend(layer._activity_losses)
+        return result
+
+    def _all_sublayers(self) -> list[Layer]:
+        result = []
+        for layer in self._sublayers():
+            result.append(layer)
+            result.extend(layer._all_sublayers())
+        return result
+
+    # ----------------------------------------------------------------- building
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis included)."""
+        self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            self._check_input_shape(input_shape)
+            self.build(input_shape)
+            self.built = True
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape``; by default found by running ``call`` once on zeros."""
+        shapes = flatten(input_shape) if isinstance(input_shape, list) and isinstance(input_shape[0], tuple) else None
+        if shapes is None and any(d is None for d in input_shape[1:]):
+            raise NotImplementedError(f"{type(self).__name__} cannot infer its output shape from {input_shape}.")
+        with torch.no_grad(), _training_context(False):
+            if isinstance(input_shape, list):
+                dummy = [torch.zeros((1,) + tuple(s[1:]), device=self._device()) for s in input_shape]
+            else:
+                dummy = torch.zeros((1,) + tuple(input_shape[1:]), device=self._device())
+            out = self._call_with_training(dummy, False)
+        if isinstance(out, (list, tuple)):
+            return [(None,) + tuple(o.shape[1:]) for o in out]
+        return (None,) + tuple(out.shape[1:])
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, inputs, *args, training: bool | None = None, **kwargs):
+        if is_symbolic(inputs):
+            return self._symbolic_call(inputs, *args, training=training, **kwargs)
+        inputs = self._convert_inputs(inputs)
+        shape = _shape_of(inputs, keep_batch=True)
+        if not self.built:
+            self._maybe_build(shape)
+        elif self.input_spec is not None:
+            self._check_input_shape(shape)
+        if training is None:
+            training = _TRAINING_CONTEXT[-1] if _TRAINING_CONTEXT else self.training
+            outputs = self._call_with_training(inputs, training, *args, **kwargs)
+        else:
+            with _training_context(bool(training)):
+                outputs = self._call_with_training(inputs, bool(training), *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(outputs) / outputs.shape[0]]
+        self._last_shapes = (shape, _shape_of(outputs, keep_batch=True))
+        return outputs
+
+    def _call_with_training(self, inputs, training: bool, *args, **kwargs):
+        if _accepts_training(type(self)):
+            return self.call(inputs, *args, training=training, **kwargs)
+        return self.call(inputs, *args, **kwargs)
+
+    def call(self, inputs, *args, **kwargs):
+        """Compute the layer's output; layers override this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call(self, inputs).")
+
+    def _convert_inputs(self, inputs):
+        if isinstance(inputs, torch.Tensor):
+            return inputs if inputs.dtype == torch.float32 else _to_float(inputs, self)
+        if isinstance(inputs, (list, tuple)):
+            return type(inputs)(self._convert_inputs(x) for x in inputs)
+        if isinstance(inputs, dict):
+            return {k: self._convert_inputs(v) for k, v in inputs.items()}
+        return _to_float(to_tensor(inputs, self), self)
+
+    def _symbolic_call(self, inputs, *args, training=None, **kwargs):
+        if args:
+            raise ArgumentTypeError(
+                f"{type(self).__name__} '{self.name}': extra positional arguments are not supported on symbolic "
+                f"inputs. Pass a list of tensors as the first argument. Received: {len(args)} extra arguments"
+            )
+        flat = flatten(inputs)
+        shape = pack_like(inputs, [t.shape for t in flat])
+        if isinstance(shape, tuple) and len(flat) > 1:
+            shape = list(shape)
+        if not self.built:
+            self._maybe_build(shape)
+        else:
+            self._check_input_shape(shape)
+        out_shape = self.compute_output_shape(shape)
+        node = Node(self, flat, call_kwargs=dict(kwargs, training=training), input_structure=inputs)
+        if isinstance(out_shape, list):
+            node.outputs = [KerasTensor(s, node=node, index=i, name=self.name) for i, s in enumerate(out_shape)]
+            result = list(node.outputs)
+        else:
+            node.outputs = [KerasTensor(out_shape, node=node, index=0, name=self.name)]
+            result = node.outputs[0]
+        self._inbound_nodes.append(node)
+        self._last_shapes = (shape, out_shape)
+        return result
+
+    def _check_input_shape(self, shape) -> None:
+        spec = self.input_spec
+        if spec is None or not isinstance(shape, tuple):
+            return
+        check_shape(self, spec, shape)
+
+    # ---------------------------------------------------------- graph properties
+    def _first_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise NotBuiltError(
+                f"Layer '{self.name}' has never been called on a symbolic input, so it has no {what}. "
+                "Give the model an input shape (input_shape=... on the first layer, or an Input) to connect it."
+            )
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        node = self._first_node("input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self):
+        node = self._first_node("output")
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    @property
+    def input_shape(self):
+        return _shape_of_symbolic(self.input)
+
+    @property
+    def output_shape(self):
+        return _shape_of_symbolic(self.output)
+
+    # ------------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+    def __repr__(self) -> str:
+        if isinstance(self, Layer) and not list(self.children()):
+            return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+        return super().__repr__()
+
+
+@contextlib.contextmanager
+def _training_context(training: bool):
+    _TRAINING_CONTEXT.append(training)
+    try:
+        yield
+    finally:
+        _TRAINING_CONTEXT.pop()
+
+
+_ACCEPTS_TRAINING: dict[type, bool] = {}
+
+
+def _accepts_training(cls) -> bool:
+    if cls not in _ACCEPTS_TRAINING:
+        params = inspect.signature(cls.call).parameters
+        _ACCEPTS_TRAINING[cls] = "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return _ACCEPTS_TRAINING[cls]
+
+
+def to_tensor(value, layer: Layer | None = None) -> torch.Tensor:
+    """Turn a NumPy array, list or number into a tensor on the layer's device."""
+    if isinstance(value, torch.Tensor):
+        return value
+    device = layer._device() if layer is not None else torch.device("cpu")
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise ArgumentTypeError(
+            f"{_where(layer)}cannot turn the input into an array: {err}. Pass a NumPy array or a torch tensor."
+        ) from err
+    if array.dtype.kind not in "biuf":
+        raise ArgumentTypeError(
+            f"{_where(layer)}expects numeric input (a float or integer array); got dtype {array.dtype}. "
+            "Convert it first, e.g. x.astype('float32'). "
+            f"Received: input of dtype {array.dtype} and shape {array.shape}"
+        )
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+
+def _to_float(tensor: torch.Tensor, layer: Layer) -> torch.Tensor:
+    if tensor.dtype.is_floating_point and tensor.dtype != torch.float64:
+        return tensor  # float16/bfloat16 under mixed precision stay as they are
+    return tensor.to(torch.float32)
+
+
+def _where(layer: Layer | None) -> str:
+    return f"{type(layer).__name__} '{layer.name}' " if layer is not None else ""
+
+
+def _shape_of(value, keep_batch: bool = False):
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape) if keep_batch else (None,) + tuple(value.shape[1:])
+    if isinstance(value, (list, tuple)):
+        return [_shape_of(v, keep_batch) for v in value]
+    if isinstance(value, dict):
+        return {k: _shape_of(v, keep_batch) for k, v in value.items()}
+    return None
+
+
+def _shape_of_symbolic(value):
+    if isinstance(value, list):
+        return [v.shape for v in value]
+    return value.shape
+
+
+_LAYOUT_HINTS = {
+    4: "(batch, height, width, channels)",
+    3: "(batch, steps, features)",
+    2: "(batch, features)",
+}
+
+
+def check_shape(layer: Layer, spec: InputSpec, shape: tuple) -> None:
+    """Raise a ShapeError that says what the layer expects and how to fix the input."""
+    kind = f"{type(layer).__name__} '{layer.name}'"
+    ndim = len(shape)
+    shown = tuple(shape)
+    if spec.ndim is not None and ndim != spec.ndim:
+        layout = spec.layout or _LAYOUT_HINTS.get(spec.ndim, "")
+        fix = _rank_fix(spec.ndim, shape)
+        raise ShapeError(
+            f"{kind} expects {spec.ndim}-D input {layout}; got shape {shown}.{fix}".rstrip()
+        )
+    if spec.min_ndim is not None and ndim < spec.min_ndim:
+        raise ShapeError(
+            f"{kind} expects input of at least {spec.min_ndim} dimensions (batch first); got shape {shown}. "
+            "Add the batch axis: x[None] for a single sample."
+        )
+    for axis, size in spec.axes.items():
+        got = shape[axis]
+        if got is not None and size is not None and got != size:
+            where = "channels" if axis == -1 and ndim == 4 else f"axis {axis}"
+            fix = ""
+            if axis == -1 and ndim == 4 and shape[1] == size:
+                fix = (" The data looks channels-first (batch, channels, height, width): "
+                       "use x.transpose(0, 2, 3, 1) or pass data_format='channels_first'.")
+            raise ShapeError(
+                f"{kind} was built for inputs with {size} on {where} (last axis), but got shape {shown}."
+                f"{fix or ' Feed inputs of the shape the layer was built with, or use a new layer.'}"
+            )
+
+
+def _rank_fix(expected: int, shape: tuple) -> str:
+    dims = tuple(d for d in shape)
+    if expected == 4 and len(dims) == 3:
+        return " Add a channel axis: x.reshape(x.shape + (1,)) (or x[..., None])."
+    if expected == 4 and len(dims) == 2:
+        return (" This looks like a flat batch of features. Reshape images to (batch, height, width, channels), "
+                "or put a Reshape layer first.")
+    if expected == 2 and len(dims) > 2:
+        return " Add a Flatten() layer before it."
+    if len(dims) == expected - 1:
+        return " Is the batch axis missing? Use x[None] for a single sample."
+    return ""

@@ -1,0 +1,95 @@
+"""Symbolic tensors and graph nodes of the functional API.
+
+``Input(shape=...)`` returns a :class:`KerasTensor`: a placeholder that has a
+shape (with ``None`` for the batch axis) but no values. Calling a layer on one
+records a :class:`Node` and returns new KerasTensors, so
+``Model(inputs, outputs)`` can later walk the graph from outputs back to
+inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape and dtype, produced by a layer in a graph.
+
+    Args:
+        shape: full shape including the batch axis, e.g. ``(None, 28, 28, 1)``.
+        dtype: torch dtype of the values it stands for.
+        node: the node that produced it (``None`` for a free tensor).
+        index: which output of that node it is.
+    """
+
+    def __init__(self, shape: tuple, dtype: torch.dtype = torch.float32, node: Node | None = None,
+                 index: int = 0, name: str | None = None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtype
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        producer = f", name={self.name!r}" if self.name else ""
+        return f"<KerasTensor shape={self.shape}, dtype={str(self.dtype).replace('torch.', '')}{producer}>"
+
+    def __len__(self):
+        raise TypeError("A symbolic tensor has no length: it stands for a batch whose size is not known yet.")
+
+    def __array__(self, *args, **kwargs):
+        from cnnlab.errors import ArgumentTypeError
+
+        raise ArgumentTypeError(
+            f"{self!r} is symbolic (a placeholder in a functional model) and has no values. "
+            "Build a Model from it and call the model on data: cnnlab.Model(inputs, outputs)(x)."
+        )
+
+
+@dataclass(eq=False)
+class Node:
+    """One call of a layer on symbolic inputs."""
+
+    layer: Any
+    inputs: list[KerasTensor]
+    outputs: list[KerasTensor] = field(default_factory=list)
+    call_kwargs: dict = field(default_factory=dict)
+    input_structure: Any = None  # how `inputs` were nested (single tensor or list)
+
+    @property
+    def parent_nodes(self) -> list[Node]:
+        return [t.node for t in self.inputs if t.node is not None]
+
+
+def flatten(structure) -> list:
+    """Flatten nested lists/tuples/dicts into a list of leaves (dicts by sorted key)."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
+    return [structure]
+
+
+def pack_like(structure, leaves: list):
+    """Inverse of :func:`flatten`: rebuild ``structure`` with ``leaves`` in order."""
+    it = iter(leaves)
+
+    def rebuild(s):
+        if isinstance(s, (list, tuple)):
+            return type(s)(rebuild(x) for x in s)
+        if isinstance(s, dict):
+            return {k: rebuild(s[k]) for k in sorted(s)}
+        return next(it)
+
+    return rebuild(structure)
+
+
+def is_symbolic(structure) -> bool:
+    return any(isinstance(leaf, KerasTensor) for leaf in flatten(structure))

@@ -1,0 +1,240 @@
+"""Functional models: a graph of layer calls from ``Input`` tensors to outputs."""
+
+from __future__ import annotations
+
+import torch
+
+from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.layers.base import Layer
+from cnnlab.layers.core import InputLayer
+from cnnlab.layers.node import KerasTensor, Node, flatten, pack_like
+from cnnlab.models.model import Model
+from cnnlab.models.trace import explain_shape_error
+
+
+class Functional(Model):
+    """A model defined by ``Model(inputs, outputs)``.
+
+    Args:
+        inputs: a KerasTensor from ``Input(...)``, or a list/dict of them.
+        outputs: a KerasTensor produced by calling layers on the inputs, or a list of them.
+        name: model name (default ``functional``, ``functional_1``, ...).
+
+    Example:
+        >>> inputs = Input(shape=(28, 28, 1))
+        >>> x = layers.Conv2D(32, 3, activation="relu")(inputs)
+        >>> outputs = layers.Dense(10, activation="softmax")(layers.Flatten()(x))
+        >>> model = Model(inputs, outputs)
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True):
+        Model.__init__(self, name=name, trainable=trainable)
+        self._input_structure = inputs
+        self._output_structure = outputs
+        self._inputs = flatten(inputs)
+        self._outputs = flatten(outputs)
+        for role, tensors in (("inputs", self._inputs), ("outputs", self._outputs)):
+            for t in tensors:
+                if not isinstance(t, KerasTensor):
+                    raise ConfigError(
+                        f"Model(): every entry of {role} must be a symbolic tensor from Input(...) or a layer call "
+                        f"on one; got {type(t).__name__}. Received: {role}={t!r}"
+                    )
+        for t in self._inputs:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ConfigError(
+                    f"Model(): inputs must come straight from Input(...); {t!r} is the output of layer "
+                    f"'{t.node.layer.name}'. Pass the Input tensor (e.g. model.input) instead."
+                )
+        self._nodes = self._collect_nodes()
+        layers = []
+        for node in self._nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        names = [layer.name for layer in layers]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise ConfigError(f"Model(): layer names must be unique in a model; '{duplicate}' is used twice. "
+                              "Give one of them another name=.")
+        for layer in layers:
+            self.add_module(layer.name, layer)
+        self.built = True
+
+    @classmethod
+    def _default_name(cls) -> str:
+        return "functional"
+
+    def _collect_nodes(self) -> list[Node]:
+        """Nodes from the inputs to the outputs in an order where each comes after those it reads."""
+        order: list[Node] = []
+        state: dict[int, str] = {}
+        input_ids = {id(t) for t in self._inputs}
+
+        def visit(tensor: KerasTensor, path: list[str]):
+            node = tensor.node
+            if node is None:
+                raise ConfigError(f"Model(): {tensor!r} is not connected to any input.")
+            if state.get(id(node)) == "done":
+                return
+            if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+                raise ConfigError(
+                    f"Model(): the outputs depend on input '{node.layer.name}' {tensor.shape}, which is not in "
+                    f"inputs. Add it to inputs=[...]. Path: {' <- '.join(path + [node.layer.name])}"
+                )
+            state[id(node)] = "visiting"
+            for parent in node.inputs:
+                visit(parent, path + [node.layer.name])
+            state[id(node)] = "done"
+            order.append(node)
+
+        for t in self._inputs:
+            visit(t, [])
+        for t in self._outputs:
+            visit(t, [])
+        return order
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._outputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self._sublayers()
+
+    def call(self, inputs, training=None):
+        values = self._bind_inputs(inputs)
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            args = pack_like(node.input_structure, [values[id(t)] for t in node.inputs])
+            kwargs = {k: v for k, v in node.call_kwargs.items() if k != "training" and v is not None}
+            try:
+                out = node.layer(args, **kwargs)
+            except ShapeError as err:
+                raise explain_shape_error(self, node.layer, _shapes(args), err) from err
+            for tensor, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
+                values[id(tensor)] = value
+        return pack_like(self._output_structure, [values[id(t)] for t in self._outputs])
+
+    def _bind_inputs(self, inputs) -> dict[int, torch.Tensor]:
+        expected = len(self._inputs)
+        if isinstance(inputs, dict):
+            by_name = {t.node.layer.name: t for t in self._inputs}
+            missing = [n for n in by_name if n not in inputs]
+            if missing:
+                raise ShapeError(f"Model '{self.name}' expects inputs named {sorted(by_name)}; missing {missing}. "
+                                 f"Received: keys {sorted(inputs)}")
+            return {id(by_name[n]): inputs[n] for n in by_name}
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != expected:
+            names = ", ".join(f"'{t.node.layer.name}' {t.shape}" for t in self._inputs)
+            raise ShapeError(
+                f"Model '{self.name}' expects {expected} input{'s' * (expected > 1)} ({names}); got {len(flat)}. "
+                f"Pass {'a list of ' + str(expected) + ' arrays in that order' if expected > 1 else 'one array'}."
+            )
+        for tensor, value in zip(self._inputs, flat):
+            want = tensor.shape
+            if value.dim() != len(want):
+                from cnnlab.layers.base import _rank_fix
+
+                raise ShapeError(
+                    f"Model '{self.name}' input '{tensor.node.layer.name}' expects shape {want}; got "
+                    f"{tuple(value.shape)}.{_rank_fix(len(want), tuple(value.shape))}"
+                )
+        return {id(t): v for t, v in zip(self._inputs, flat)}
+
+    def compute_output_shape(self, input_shape):
+        shapes = [t.shape for t in self._outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_config(self):
+        """Keras-style graph config: layers with their inbound calls, input and output layers."""
+        own_nodes = {id(n) for n in self._nodes}
+        call_index: dict[int, tuple[str, int]] = {}
+        for layer in self.layers:
+            mine = [n for n in layer._inbound_nodes if id(n) in own_nodes]
+            for i, node in enumerate(mine):
+                call_index[id(node)] = (layer.name, i)
+
+        def ref(t: KerasTensor):
+            name, i = call_index[id(t.node)]
+            return [name, i, t.index]
+
+        entries = []
+        for layer in self.layers:
+            calls = [n for n in layer._inbound_nodes if id(n) in own_nodes]
+            entries.append({
+                "class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+                "inbound_nodes": [] if isinstance(layer, InputLayer) else [
+                    {"args": _structure_refs(n.input_structure, ref),
+                     "kwargs": {k: v for k, v in n.call_kwargs.items() if v is not None}} for n in calls],
+            })
+        return {
+            "name": self.name, "trainable": self.trainable, "layers": entries,
+            "input_layers": _structure_refs(self._input_structure, ref),
+            "output_layers": _structure_refs(self._output_structure, ref),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from cnnlab.io.registry import layer_from_config
+
+        created: dict[str, Layer] = {}
+        outputs_of: dict[tuple[str, int], list] = {}
+        pending = []
+        for entry in config["layers"]:
+            layer = layer_from_config(entry, custom_objects)
+            created[entry["name"]] = layer
+            if isinstance(layer, InputLayer):
+                outputs_of[(entry["name"], 0)] = [layer.output]
+            for call in entry.get("inbound_nodes", []):
+                pending.append((layer, call))
+
+        def resolve(refs):
+            if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+                name, i, j = refs
+                return outputs_of[(name, i)][j]
+            return [resolve(r) for r in refs]
+
+        def ready(refs):
+            if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+                return (refs[0], refs[1]) in outputs_of
+            return all(ready(r) for r in refs)
+
+        counts: dict[str, int] = {}
+        while pending:
+            progressed = False
+            for item in list(pending):
+                layer, call = item
+                if ready(call["args"]):
+                    out = layer(resolve(call["args"]))
+                    index = counts.get(layer.name, 0)
+                    counts[layer.name] = index + 1
+                    outputs_of[(layer.name, index)] = out if isinstance(out, list) else [out]
+                    pending.remove(item)
+                    progressed = True
+            if not progressed:
+                from cnnlab.errors import FileFormatError
+
+                raise FileFormatError("Model config: the layer graph has calls whose inputs never appear "
+                                      "(a cycle or a missing layer). The file is corrupt or was edited by hand.")
+        return cls(resolve(config["input_layers"]), resolve(config["output_layers"]), name=config.get("name"),
+                   trainable=config.get("trainable", True))
+
+
+def _structure_refs(structure, ref):
+    if isinstance(structure, (list, tuple)):
+        return [_structure_refs(s, ref) for s in structure]
+    if isinstance(structure, dict):
+        raise ConfigError("Saving functional models with dict inputs is not supported yet; use a list of inputs.")
+    return ref(structure)
+
+
+def _shapes(value):
+    if isinstance(value, (list, tuple)):
+        return [tuple(v.shape) for v in value]
+    return tuple(value.shape) if hasattr(value, "shape") else value

@@ -1,0 +1,177 @@
+"""The ``Model`` class: a layer made of layers, with Keras's model API.
+
+``Model`` serves the three ways to build a model:
+
+- ``Model(inputs, outputs)`` returns a functional model (see ``functional.py``);
+- ``Sequential([...])`` is a subclass (see ``sequential.py``);
+- ``class Net(Model)`` with layers set in ``__init__`` and a ``call(self, x)``
+  is a subclassed model, built on its first call.
+
+Training methods (``compile``, ``fit``, ...) come from
+:class:`cnnlab.training.trainer.Trainer`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cnnlab.errors import ConfigError, NotBuiltError, did_you_mean
+from cnnlab.layers.base import Layer, _training_context
+from cnnlab.training.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A model: layers plus training, evaluation, prediction, summary and saving.
+
+    Example (subclassed):
+        >>> class Net(Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv = layers.Conv2D(32, 3, activation="relu")
+        ...         self.flat = layers.Flatten()
+        ...         self.out = layers.Dense(10, activation="softmax")
+        ...     def call(self, x):
+        ...         return self.out(self.flat(self.conv(x)))
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from cnnlab.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, **kwargs):
+        if args or kwargs:
+            key = next(iter(kwargs), None)
+            hint = did_you_mean(key, ["inputs", "outputs", "name", "trainable"]) if key else ""
+            raise ConfigError(
+                f"{type(self).__name__}: unexpected arguments to Model.__init__.{hint} Use Model(inputs, outputs, "
+                "name=...) for a functional model, or subclass Model and call super().__init__(). "
+                f"Received: args={args!r}, kwargs={sorted(kwargs)!r}"
+            )
+        Layer.__init__(self, name=name, trainable=trainable)
+        Trainer.__init__(self)
+
+    @classmethod
+    def _default_name(cls) -> str:
+        from cnnlab.layers.base import to_snake_case
+
+        return to_snake_case(cls.__name__)
+
+    # ------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers, in order."""
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """Return a layer by ``name`` or by ``index`` in :attr:`layers`."""
+        layers = self.layers
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ConfigError(f"get_layer: index must be an int in [{-len(layers)}, {len(layers)}); the model "
+                                  f"'{self.name}' has {len(layers)} layers. Received: index={index!r}")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        names = [layer.name for layer in layers]
+        raise ConfigError(f"No layer named {name!r} in model '{self.name}'.{did_you_mean(str(name), names)} "
+                          f"Layers: {', '.join(names)}. Received: name={name!r}")
+
+    def build(self, input_shape) -> None:
+        """Build a subclassed model for inputs of ``input_shape`` by running it once on zeros."""
+        if isinstance(input_shape, list) and input_shape and not isinstance(input_shape[0], (tuple, list)):
+            input_shape = tuple(input_shape)
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        dummies = [torch.zeros((1,) + tuple(1 if d is None else d for d in tuple(s)[1:]), device=self._device())
+                   for s in shapes]
+        with torch.no_grad(), _training_context(False):
+            self.call(dummies if isinstance(input_shape, list) else dummies[0])
+        self.built = True
+        self._build_shape = input_shape
+
+    def _maybe_build(self, input_shape) -> None:
+        # A subclassed model builds its layers during its first real call.
+        self.built = True
+        self._build_shape = input_shape
+
+    def _not_graph(self, what: str):
+        return NotBuiltError(
+            f"Model '{self.name}' is a subclassed model, so it has no symbolic {what}. Use a Sequential or "
+            "functional model to read layer outputs with Model(model.input, layer.output), or "
+            "cnnlab.inspect.feature_maps(model, x, layer), which works for every model."
+        )
+
+    @property
+    def inputs(self):
+        raise self._not_graph("inputs")
+
+    @property
+    def outputs(self):
+        raise self._not_graph("outputs")
+
+    @property
+    def input(self):
+        inputs = self.inputs
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self):
+        outputs = self.outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise NotBuiltError(
+                f"Model '{self.name}' is not built yet, so it has no weights. Call it once on data "
+                f"(model(x)) or call model.build(input_shape), e.g. model.build((None, 28, 28, 1))."
+            )
+        return super().count_params()
+
+    # -------------------------------------------------------------- summary
+    def summary(self, line_length: int | None = None, positions=None, print_fn=None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range=None, detail: bool = False, batch_size: int = 1):
+        """Print the Keras summary table (layer, output shape, params, totals).
+
+        Args:
+            detail: add per-layer kernel/stride/padding, the output-size
+                arithmetic, receptive field, MACs and activation memory.
+            batch_size: batch size used for the memory totals of ``detail``.
+            print_fn: function that receives the text (default ``print``).
+        """
+        from cnnlab.inspect.summary import render_summary
+
+        text = render_summary(self, line_length=line_length, show_trainable=show_trainable, detail=detail,
+                              batch_size=batch_size)
+        (print_fn or print)(text)
+
+    # ------------------------------------------------------------ save/load
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save architecture, weights and optimizer state (``.cnnlab``; format chosen by extension)."""
+        from cnnlab.io import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights only (``.weights.safetensors``)."""
+        from cnnlab.io import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights written by :meth:`save_weights` or :meth:`save` into this architecture."""
+        from cnnlab.io import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def get_config(self):
+        base = {"name": self.name, "trainable": self.trainable}
+        if type(self).get_config is Model.get_config and type(self).__module__.split(".")[0] != "cnnlab":
+            raise NotImplementedError(
+                f"{type(self).__name__} is a subclassed model without get_config(). Save its weights with "
+                "save_weights(), or define get_config() returning its constructor arguments and pass the class "
+                "in custom_objects when loading."
+            )
+        return base

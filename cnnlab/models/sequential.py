@@ -1,0 +1,190 @@
+"""``Sequential``: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError
+from cnnlab.layers.base import Layer
+from cnnlab.layers.core import InputLayer
+from cnnlab.layers.node import KerasTensor
+from cnnlab.models.model import Model
+from cnnlab.models.trace import explain_shape_error
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Give the input shape with ``input_shape=`` on the first layer or an
+    ``Input(shape=...)`` first, and the model is built at once (so ``summary()``
+    works before training); otherwise it is built on its first call.
+
+    Args:
+        layers: optional list of layers.
+        name: model name (default ``sequential``, ``sequential_1``, ...).
+
+    Example:
+        >>> model = Sequential([
+        ...     layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
+        ...     layers.MaxPooling2D(2),
+        ...     layers.Flatten(),
+        ...     layers.Dense(10, activation="softmax"),
+        ... ])
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._stack: list[Layer] = []
+        self._input_layer: InputLayer | None = None
+        self._graph_output: KerasTensor | None = None
+        if layers is not None:
+            if not isinstance(layers, (list, tuple)):
+                raise ArgumentTypeError(
+                    f"Sequential: layers must be a list of layers, e.g. Sequential([Dense(10)]). Received: "
+                    f"layers of type {type(layers).__name__}"
+                )
+            for layer in layers:
+                self.add(layer)
+
+    @classmethod
+    def _default_name(cls) -> str:
+        return "sequential"
+
+    def add(self, layer) -> None:
+        """Append a layer (or an ``Input(...)`` tensor as the first entry)."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ConfigError(f"Sequential '{self.name}': an Input can only be the first entry.")
+            self._start_graph(layer)
+            return
+        if not isinstance(layer, Layer):
+            hint = (" Wrap a PyTorch module with cnnlab.layers.TorchModule(module)."
+                    if isinstance(layer, nn.Module) else "")
+            raise ArgumentTypeError(
+                f"Sequential '{self.name}'.add() takes a cnnlab layer; got {type(layer).__name__}.{hint} "
+                f"Received: {layer!r}"
+            )
+        if any(existing.name == layer.name for existing in self._stack):
+            raise ConfigError(f"Sequential '{self.name}': a layer named '{layer.name}' is already in the model; "
+                              "layer names must be unique. Give it another name=.")
+        self._stack.append(layer)
+        self.add_module(layer.name, layer)
+        if self._input_layer is None and not self._stack[:-1] and layer._batch_input_shape is not None:
+            self._start_graph(InputLayer(batch_shape=layer._batch_input_shape))
+        elif self._graph_output is not None:
+            self._graph_output = self._connect(layer, self._graph_output)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise ConfigError(f"Sequential '{self.name}' has no layers to pop.")
+        layer = self._stack.pop()
+        delattr(self, layer.name)
+        if self._input_layer is not None:
+            input_layer, self._input_layer, self._graph_output = self._input_layer, None, None
+            self._start_graph(InputLayer(batch_shape=input_layer.batch_shape))
+            for existing in self._stack:
+                self._graph_output = self._connect(existing, self._graph_output)
+        return layer
+
+    def _start_graph(self, input_layer: InputLayer) -> None:
+        self._input_layer = input_layer
+        self._graph_output = input_layer.output
+        for layer in self._stack:
+            self._graph_output = self._connect(layer, self._graph_output)
+        self.built = True
+
+    def _connect(self, layer: Layer, tensor: KerasTensor) -> KerasTensor:
+        try:
+            return layer(tensor)
+        except ShapeError as err:
+            raise explain_shape_error(self, layer, tensor.shape, err) from err
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    @property
+    def inputs(self):
+        if self._input_layer is None:
+            raise self._no_input()
+        return [self._input_layer.output]
+
+    @property
+    def outputs(self):
+        if self._graph_output is None:
+            raise self._no_input()
+        return [self._graph_output]
+
+    def _no_input(self):
+        from cnnlab.errors import NotBuiltError
+
+        return NotBuiltError(
+            f"Sequential '{self.name}' does not know its input shape yet. Pass input_shape=... to the first layer, "
+            "start with layers.Input(shape=...), call model.build((None, *shape)), or call the model on data once."
+        )
+
+    def build(self, input_shape=None) -> None:
+        if input_shape is None:
+            if self._input_layer is None:
+                raise self._no_input()
+            return
+        if self._input_layer is None:
+            self._start_graph(InputLayer(batch_shape=(None,) + tuple(input_shape)[1:]))
+
+    def _maybe_build(self, input_shape) -> None:
+        if isinstance(input_shape, tuple) and self._input_layer is None and self._stack:
+            self._start_graph(InputLayer(batch_shape=(None,) + tuple(input_shape)[1:]))
+        self.built = True
+
+    def _check_input_shape(self, shape) -> None:
+        if self._input_layer is not None and isinstance(shape, tuple):
+            want = self._input_layer.batch_shape
+            if len(shape) != len(want) or any(w is not None and g != w for w, g in zip(want[1:], shape[1:])):
+                first = self._stack[0] if self._stack else None
+                from cnnlab.layers.base import _rank_fix
+
+                fix = _rank_fix(len(want), shape) if len(shape) != len(want) else ""
+                if not fix and len(want) == 4 and len(shape) == 4 and shape[1] == want[3]:
+                    fix = (" The data looks channels-first (batch, channels, height, width): "
+                           "use x.transpose(0, 2, 3, 1).")
+                raise ShapeError(
+                    f"Sequential '{self.name}' expects input shape {want}"
+                    f"{f' (first layer: {first.name})' if first else ''}; got {tuple(shape)}."
+                    f"{fix or ' Reshape the data to match, or build the model for this shape.'}"
+                )
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._stack:
+            try:
+                x = layer(x)
+            except ShapeError as err:
+                raise explain_shape_error(self, layer, tuple(x.shape), err) from err
+        return x
+
+    def compute_output_shape(self, input_shape):
+        if self._graph_output is not None and tuple(input_shape[1:]) == tuple(self._input_layer.batch_shape[1:]):
+            return self._graph_output.shape
+        return super().compute_output_shape(input_shape)
+
+    def get_config(self):
+        from cnnlab.io.registry import layer_to_config
+
+        config = {"name": self.name, "trainable": self.trainable, "layers": [layer_to_config(l) for l in self._stack]}
+        if self._input_layer is not None:
+            config["build_input_shape"] = list(self._input_layer.batch_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from cnnlab.io.registry import layer_from_config
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        if config.get("build_input_shape"):
+            model.add(InputLayer(batch_shape=tuple(config["build_input_shape"])))
+        for entry in config["layers"]:
+            model.add(layer_from_config(entry, custom_objects))
+        return model

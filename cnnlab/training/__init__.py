@@ -1,0 +1,1 @@
+"""The training loop: data adapters, the trainer, the progress bar."""
