@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 import numpy as np
+import safetensors
 import safetensors.torch
 import torch
 
@@ -251,6 +252,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = delete_checkpoint
         self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
+        self._inside_epoch = False
         self._saves = 0
 
     @property
@@ -258,22 +260,27 @@ class BackupAndRestore(Callback):
         return os.path.join(self.backup_dir, _BACKUP_JSON)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._inside_epoch = False
         if os.path.exists(self._json_path):
             self._restore()
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._current_epoch = epoch
+        self._inside_epoch = True
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if self._counter is not None and self._counter.step(batch):
             self._backup(last_completed_epoch=self._current_epoch - 1)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._inside_epoch = False
         if self.save_freq == "epoch":
             self._backup(last_completed_epoch=epoch)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        if not self.delete_checkpoint:
+        # A run that ends inside an epoch was interrupted (Ctrl-C, an error),
+        # even if on_train_end is still called: keep the backup to resume from.
+        if not self.delete_checkpoint or self._inside_epoch:
             return
         # The JSON goes first: without it, leftover tensor files are ignored.
         for path in [self._json_path, *self._tensor_files()]:
@@ -327,7 +334,7 @@ class BackupAndRestore(Callback):
             self._restore_model(tensors, fields)
             _set_rng_states(tensors, fields)
             epoch = int(fields["epoch"])
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, safetensors.SafetensorError) as err:
             raise FileFormatError(
                 f"BackupAndRestore could not restore the backup in {self.backup_dir!r}: {err}. The backup is "
                 "corrupt, incomplete, or was written for a different model. Delete that directory (e.g. "

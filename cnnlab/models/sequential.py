@@ -82,11 +82,10 @@ class Sequential(Model):
             raise ConfigError(f"Sequential '{self.name}' has no layers to pop.")
         layer = self._stack.pop()
         delattr(self, layer.name)
-        if self._input_layer is not None:
-            input_layer, self._input_layer, self._graph_output = self._input_layer, None, None
-            self._start_graph(InputLayer(batch_shape=input_layer.batch_shape))
-            for existing in self._stack:
-                self._graph_output = self._connect(existing, self._graph_output)
+        if self._graph_output is not None:
+            # The popped layer's call in this graph read the new last output; reuse it so that
+            # the remaining layers' .output stay in this model's graph.
+            self._graph_output = self._graph_output.node.inputs[0]
         return layer
 
     def _start_graph(self, input_layer: InputLayer) -> None:

@@ -29,6 +29,7 @@ BAR_CHAR = "━"  # the heavy horizontal line Keras 3 draws its bar with
 _BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 # On a plain stream (no colours) the part still to do needs its own glyph.
 PLAIN_TODO_CHAR = "─"
+_NOT_READ = object()  # a name seen in the logs whose value has not been drawn yet
 
 
 def logs_to_floats(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,7 +141,8 @@ class Progbar:
         self.unit_name = unit_name
         self._stream = stream
         self._clock = clock or time.monotonic
-        self._live = live
+        # Decided once: isatty() is a system call, too slow to repeat every step.
+        self._live = _stream_is_live(self.stream) if live is None else live
         self._start = self._clock()
         self._time_after_first_step: float | None = None
         self._last_draw: float | None = None
@@ -154,7 +156,7 @@ class Progbar:
 
     @property
     def live(self) -> bool:
-        return _stream_is_live(self.stream) if self._live is None else self._live
+        return self._live
 
     def update(self, current: int, values: Mapping[str, Any] | Iterable | None = None, finalize: bool | None = None) -> None:
         """Record step ``current`` (counted from 1) and redraw if it is time.
@@ -169,6 +171,8 @@ class Progbar:
         per_step = self._time_per_step(current, now)
         if values:
             self._pending = values if isinstance(values, Mapping) else dict(values)
+            if not self._values.keys() >= self._pending.keys():
+                self._register_names(self._pending)
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         if self.verbose == 0 or (self.verbose == 2 and not finalize):
@@ -194,18 +198,24 @@ class Progbar:
             self._time_after_first_step = now
         return per_step
 
+    def _register_names(self, values: Mapping[str, Any]) -> None:
+        """Fix the display order without reading values: new names join sorted, after known ones.
+
+        This is Keras's order, whose logs arrive sorted: the batch metrics
+        first, then what only the epoch end brings (``val_*``, ``learning_rate``).
+        """
+        for name in sorted(values):
+            self._values.setdefault(name, _NOT_READ)
+
     def _read_pending(self) -> None:
-        if not self._pending:
-            return
-        numbers = logs_to_floats(self._pending)
-        # New names join in sorted order, after those already shown (as Keras,
-        # whose logs arrive sorted: batch metrics first, then val_* at epoch end).
-        for name in sorted(numbers):
-            self._values[name] = numbers[name]
-        self._pending = {}
+        if self._pending:
+            self._values.update(logs_to_floats(self._pending))
+            self._pending = {}
 
     def _metrics_text(self) -> str:
-        return "".join(f" - {name}: {format_value(value)}" for name, value in self._values.items())
+        return "".join(
+            f" - {name}: {format_value(value)}" for name, value in self._values.items() if value is not _NOT_READ
+        )
 
     def _draw_bar(self, current: int, now: float, per_step: float, finalize: bool) -> None:
         live = self.live

@@ -1,0 +1,220 @@
+"""Turn what users pass to ``fit``/``evaluate``/``predict`` into batches of device tensors.
+
+- NumPy arrays and tensors become one tensor on the device, once; batches are
+  index slices of a per-epoch permutation drawn from torch's global RNG (so
+  seeding repeats a run and ``BackupAndRestore`` can restore it).
+- Python iterables/generators of ``(x, y[, sample_weight])`` and
+  ``torch.utils.data.DataLoader`` objects are converted batch by batch.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from cnnlab.errors import ArgumentTypeError, ConfigError, DataError
+
+_WARNED_UNSCALED: set[int] = set()
+
+
+def is_array(value) -> bool:
+    return isinstance(value, (np.ndarray, torch.Tensor)) or (
+        isinstance(value, (list, tuple)) and value and all(isinstance(v, (np.ndarray, torch.Tensor)) for v in value)
+    ) or (isinstance(value, dict) and value and all(isinstance(v, (np.ndarray, torch.Tensor)) for v in value.values()))
+
+
+def _leaves(value) -> list:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
+
+
+def _map(value, fn):
+    if isinstance(value, (list, tuple)):
+        return type(value)(fn(v) for v in value)
+    if isinstance(value, dict):
+        return {k: fn(v) for k, v in value.items()}
+    return fn(value)
+
+
+def to_device_tensor(array, name: str, device: torch.device, labels: bool = False) -> torch.Tensor:
+    """One array to a tensor on ``device``: inputs as float32, labels keep integer dtypes (as int64)."""
+    if isinstance(array, torch.Tensor):
+        tensor = array.detach()
+    else:
+        arr = np.asarray(array)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(
+                f"{name} must hold numbers; got dtype {arr.dtype} (shape {arr.shape}). Convert it first, e.g. "
+                f"{name}.astype('float32'){' or map class names to integers' if labels else ''}."
+            )
+        tensor = torch.from_numpy(np.ascontiguousarray(arr))
+    if tensor.ndim == 0:
+        raise DataError(f"{name} must have a batch axis; got a scalar. Wrap single samples as a batch: x[None].")
+    if labels and not tensor.dtype.is_floating_point:
+        tensor = tensor.to(torch.int64)
+    elif tensor.dtype != torch.float32:
+        tensor = tensor.to(torch.float32)
+    return tensor.to(device, non_blocking=True)
+
+
+def check_finite(tensor: torch.Tensor, name: str) -> None:
+    if tensor.dtype.is_floating_point and not bool(torch.isfinite(tensor).all()):
+        bad = torch.nonzero(~torch.isfinite(tensor.reshape(tensor.shape[0], -1)).all(dim=1))[0, 0].item()
+        raise DataError(
+            f"{name} contains NaN or inf (first at sample {bad}). Clean the data first, e.g. "
+            f"np.nan_to_num({name}) or drop those samples."
+        )
+
+
+def warn_if_unscaled(array, name: str) -> None:
+    """Warn once when images look like raw 0..255 bytes."""
+    dtype = array.dtype
+    if str(dtype) not in ("uint8", "torch.uint8"):
+        return
+    key = id(type(array))
+    if key in _WARNED_UNSCALED:
+        return
+    if int(array.max()) > 1:
+        _WARNED_UNSCALED.add(key)
+        warnings.warn(
+            f"{name} holds uint8 values up to 255. Networks train much better on inputs scaled to 0..1: "
+            f"pass {name} / 255.0 (or put layers.Rescaling(1/255) first in the model).",
+            stacklevel=4,
+        )
+
+
+def num_samples(x, name: str = "x") -> int:
+    sizes = {int(leaf.shape[0]) for leaf in _leaves(x)}
+    if len(sizes) != 1:
+        raise DataError(f"All arrays in {name} must have the same number of samples; got sizes {sorted(sizes)}.")
+    return sizes.pop()
+
+
+class ArrayAdapter:
+    """Batches from in-memory arrays held as device tensors.
+
+    Args:
+        x, y, sample_weight: tensors already on the device (or nested lists/dicts of them).
+        batch_size: samples per batch.
+        shuffle: draw a new permutation each epoch (torch's global RNG).
+        steps: optional cap on batches per epoch.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size: int = 32, shuffle: bool = False,
+                 steps: int | None = None):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.n = num_samples(x)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.full_steps = math.ceil(self.n / batch_size)
+        self.steps = self.full_steps if steps is None else min(steps, self.full_steps)
+
+    def __iter__(self) -> Iterator[tuple]:
+        bs = self.batch_size
+        if self.shuffle:
+            perm = torch.randperm(self.n)
+            device = _leaves(self.x)[0].device
+            perm = perm.to(device) if device.type != "cpu" else perm
+            for step in range(self.steps):
+                idx = perm[step * bs:(step + 1) * bs]
+                yield tuple(None if part is None else _map(part, lambda t: t.index_select(0, idx))
+                            for part in (self.x, self.y, self.sample_weight))
+        else:
+            for step in range(self.steps):
+                sl = slice(step * bs, (step + 1) * bs)
+                yield tuple(None if part is None else _map(part, lambda t: t[sl])
+                            for part in (self.x, self.y, self.sample_weight))
+
+
+class IterableAdapter:
+    """Batches from a Python iterable, generator or DataLoader of ``(x, y[, sample_weight])``."""
+
+    def __init__(self, data: Iterable, device: torch.device, steps: int | None = None, has_targets: bool = True):
+        self.data = data
+        self.device = device
+        self.steps = steps
+        self.has_targets = has_targets
+        self._iterator = None
+        try:
+            self.full_steps = len(data)  # DataLoaders and lists know their length
+        except TypeError:
+            self.full_steps = None
+        if steps is not None:
+            self.full_steps = steps if self.full_steps is None else min(steps, self.full_steps)
+
+    def __iter__(self) -> Iterator[tuple]:
+        # A generator can only be walked once: keep consuming it across epochs, as Keras does.
+        if self._iterator is None or hasattr(self.data, "__len__") or isinstance(self.data, torch.utils.data.DataLoader):
+            self._iterator = iter(self.data)
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if count == 0:
+                    raise DataError(
+                        "The data iterator yielded no batches. A generator is used up after one pass: pass a "
+                        "list, a DataLoader, or an infinite generator with steps_per_epoch=..."
+                    ) from None
+                return
+            yield self._convert(batch)
+            count += 1
+
+    def _convert(self, batch) -> tuple:
+        if isinstance(batch, dict):
+            batch = (batch.get("x"), batch.get("y"), batch.get("sample_weight"))
+        if not isinstance(batch, (list, tuple)):
+            batch = (batch,)
+        if self.has_targets and len(batch) < 2:
+            raise DataError(
+                f"Each batch from the data iterator must be (x, y) or (x, y, sample_weight); got a "
+                f"{type(batch).__name__} of length {len(batch)}."
+            )
+        if len(batch) > 3:
+            raise DataError(f"Each batch must be (x, y) or (x, y, sample_weight); got {len(batch)} items.")
+        x = _map(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device))
+        y = None if len(batch) < 2 or batch[1] is None else _map(
+            batch[1], lambda a: to_device_tensor(a, "y (batch)", self.device, labels=True))
+        sw = None if len(batch) < 3 or batch[2] is None else to_device_tensor(batch[2], "sample_weight", self.device)
+        return x, y, sw
+
+
+def split_validation(x, y, sample_weight, fraction: float):
+    """Keras's ``validation_split``: the last ``fraction`` of the samples, taken before shuffling."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"validation_split must be a fraction in (0, 1). Received: validation_split={fraction!r}")
+    n = num_samples(x)
+    cut = int(n * (1 - fraction))
+    if cut == 0 or cut == n:
+        raise DataError(f"validation_split={fraction} of {n} samples leaves an empty training or validation set.")
+    head = lambda part: None if part is None else _map(part, lambda t: t[:cut])  # noqa: E731
+    tail = lambda part: None if part is None else _map(part, lambda t: t[cut:])  # noqa: E731
+    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+
+
+def make_adapter(x, y, sample_weight, batch_size, shuffle, steps, device, has_targets=True, what="fit"):
+    """Choose the adapter for the user's data."""
+    if x is None:
+        raise DataError(f"{what}: x is None. Pass the input data, e.g. {what}(x_train, y_train).")
+    if is_array(x):
+        return ArrayAdapter(x, y, sample_weight, batch_size, shuffle, steps)
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise ArgumentTypeError(
+            f"{what}: x must be a NumPy array, a torch tensor, a list/dict of them, a generator or iterable of "
+            f"(x, y) batches, or a DataLoader. Received: x of type {type(x).__name__}"
+        )
+    if y is not None:
+        raise ArgumentTypeError(
+            f"{what}: when x is a generator, iterable or DataLoader it must yield (x, y) pairs itself; do not pass "
+            "y separately."
+        )
+    return IterableAdapter(x, device, steps, has_targets)
+
