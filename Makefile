@@ -35,3 +35,18 @@ test-slow: $(STAMP) data
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Side-by-side checks against real Keras 3 on TensorFlow, in their own venv
+# (TensorFlow never goes into .venv): summaries, parameter counts, outputs.
+COMPAT_VENV := .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+
+$(COMPAT_STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install -q -c requirements/constraints.txt -e '.[test]'
+	$(COMPAT_VENV)/bin/python -m pip install -q tensorflow-cpu==2.21.0 keras==3.15.1
+	touch $(COMPAT_STAMP)
+
+compat: $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python -m pytest compat/  # -q comes from pyproject's addopts

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import random
+import secrets
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, print_msg
 from cnnlab.errors import CheckpointError, ConfigError, FileFormatError, did_you_mean
 from cnnlab.io.atomic import atomic_write, checkpoint_error
+from cnnlab.training.progress import logs_to_floats
 
 
 def _check_save_freq(owner: str, save_freq: Any) -> None:
@@ -108,9 +110,6 @@ class ModelCheckpoint(MonitorCallback):
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if self._counter is not None and self._counter.step(batch):
-            # Imported here: training/ imports callbacks/ at load time.
-            from cnnlab.training.progress import logs_to_floats
-
             # Batch logs are device tensors; read them only when saving.
             self._save(self._current_epoch, batch, logs_to_floats(logs or {}))
 
@@ -182,7 +181,8 @@ class ModelCheckpoint(MonitorCallback):
 # Backup layout: `state.json` is written last and names the tensor file it
 # belongs to, so a crash mid-backup leaves the previous, complete backup in use.
 _BACKUP_JSON = "state.json"
-_BACKUP_TENSORS = "state-epoch{epoch}-{index}.safetensors"
+# A fresh name per backup, so writing one never touches the file in use.
+_BACKUP_TENSORS = "state-epoch{epoch}-{token}.safetensors"
 _BACKUP_FORMAT = "cnnlab-backup"
 _BACKUP_VERSION = 1
 
@@ -200,7 +200,9 @@ def _rng_tensors() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = state
     fields = {
-        "numpy": {"kind": np_kind, "pos": int(np_pos), "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
+        "numpy": {
+            "kind": np_kind, "pos": int(np_pos), "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)
+        },
         "python": {"version": py_version, "gauss_next": py_gauss},
     }
     return tensors, fields
@@ -242,10 +244,14 @@ class BackupAndRestore(Callback):
         >>> # model.fit(x, y, epochs=50, callbacks=[backup])  # rerun the same line after a crash
     """
 
-    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch", delete_checkpoint: bool = True) -> None:
+    def __init__(
+        self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch", delete_checkpoint: bool = True
+    ) -> None:
         super().__init__()
         if not backup_dir:
-            raise ConfigError(f"BackupAndRestore needs a directory, e.g. 'runs/a/backup'. Received: backup_dir={backup_dir!r}")
+            raise ConfigError(
+                f"BackupAndRestore needs a directory, e.g. 'runs/a/backup'. Received: backup_dir={backup_dir!r}"
+            )
         _check_save_freq("BackupAndRestore", save_freq)
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
@@ -253,7 +259,6 @@ class BackupAndRestore(Callback):
         self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
         self._inside_epoch = False
-        self._saves = 0
 
     @property
     def _json_path(self) -> str:
@@ -312,8 +317,7 @@ class BackupAndRestore(Callback):
                     tensors[f"optimizer/{key}"] = value.detach().cpu().clone().contiguous()
                 else:
                     fields["optimizer"]["scalars"][key] = value
-        self._saves += 1
-        tensor_name = _BACKUP_TENSORS.format(epoch=last_completed_epoch, index=self._saves)
+        tensor_name = _BACKUP_TENSORS.format(epoch=last_completed_epoch, token=secrets.token_hex(4))
         fields.update(format=_BACKUP_FORMAT, version=_BACKUP_VERSION, epoch=last_completed_epoch, tensors=tensor_name)
         with atomic_write(os.path.join(self.backup_dir, tensor_name)) as f:
             f.write(safetensors.torch.save(tensors))

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from cnnlab.callbacks.base import Callback, Logs, print_msg
 from cnnlab.errors import ConfigError
 from cnnlab.io.atomic import checkpoint_error
+from cnnlab.training.progress import Progbar
 
 
 def _csv_cell(value: Any) -> Any:
@@ -46,7 +47,9 @@ class CSVLogger(Callback):
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         super().__init__()
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(f"CSVLogger separator must be a single character, e.g. ',' or ';'. Received: separator={separator!r}")
+            raise ConfigError(
+                f"CSVLogger separator must be a single character, e.g. ',' or ';'. Received: separator={separator!r}"
+            )
         self.filename = os.fspath(filename)
         self.sep = separator
         self.append = append
@@ -208,9 +211,6 @@ class ProgbarLogger(Callback):
         self._finish(None)
 
     def _start_bar(self) -> None:
-        # Imported here: training/ imports callbacks/, not the other way round at load time.
-        from cnnlab.training.progress import Progbar
-
         self.seen = 0
         self.progbar = None
         if self.verbose:

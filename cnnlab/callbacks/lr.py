@@ -51,7 +51,8 @@ class LearningRateScheduler(Callback):
         super().__init__()
         if not callable(schedule):
             raise ArgumentTypeError(
-                f"LearningRateScheduler schedule must be a function schedule(epoch, lr) -> lr. Received: schedule={schedule!r}"
+                "LearningRateScheduler schedule must be a function schedule(epoch, lr) -> lr. "
+                f"Received: schedule={schedule!r}"
             )
         self.schedule = schedule
         self.verbose = verbose

@@ -98,9 +98,13 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     from cnnlab.io.registry import layer_to_config
 
     try:
-        config = json.dumps(layer_to_config(model), indent=1)
+        entry = layer_to_config(model)
     except NotImplementedError as err:
         raise ConfigError(f"save: {err}") from err
+    build_shape = _build_input_shape(model)
+    if build_shape is not None:
+        entry["build_config"] = {"input_shape": build_shape}
+    config = json.dumps(entry, indent=1)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", config)
@@ -148,6 +152,10 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     from cnnlab.io.registry import layer_from_config
 
     model = layer_from_config(config, custom_objects)
+    build_config = config.get("build_config")
+    build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+    if not model.built and _is_shape(build_shape):
+        model.build(tuple(build_shape))  # a subclassed model builds by running once on zeros
     _require_built(model, path)
     _apply_weights(model, weights, f"Model file '{path}'")
     compile_config = meta.get("compile_config")
@@ -157,6 +165,22 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             model.optimizer.build([v.value for v in model.trainable_weights])
             model.optimizer.load_state_dict(optimizer_state)
     return model
+
+
+def _build_input_shape(model) -> list | None:
+    """The input shape a subclassed model was built with (graph models rebuild from their config)."""
+    from cnnlab.models.functional import Functional
+    from cnnlab.models.sequential import Sequential
+
+    shape = getattr(model, "_build_shape", None)
+    if isinstance(model, (Functional, Sequential)) or not _is_shape(shape):
+        return None
+    return [None, *shape[1:]]
+
+
+def _is_shape(shape) -> bool:
+    return isinstance(shape, (list, tuple)) and len(shape) >= 2 and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape)
 
 
 def _refuse_overwrite(path: Path, overwrite: bool) -> None:

@@ -17,6 +17,7 @@ Every layer is a :class:`torch.nn.Module`. Weights are stored in Keras layouts
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import re
 from collections import defaultdict
@@ -190,6 +191,12 @@ class Layer(nn.Module, metaclass=_LayerMeta):
     """
 
     input_spec: InputSpec | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None:
+            cls.build = _marking_built(build)
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None, **kwargs):
@@ -490,6 +497,21 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         if isinstance(self, Layer) and not list(self.children()):
             return f"<{type(self).__name__} name={self.name}, built={self.built}>"
         return super().__repr__()
+
+
+def _marking_built(build):
+    """Wrap a subclass's ``build`` so that a direct ``layer.build(shape)`` marks the layer built (as in Keras).
+
+    Without it, ``build`` then ``set_weights`` then a call would build again and replace the weights.
+    """
+
+    @functools.wraps(build)
+    def wrapped(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    return wrapped
 
 
 @contextlib.contextmanager

@@ -41,7 +41,11 @@ class Model(Trainer, Layer):
             return Functional.__new__(Functional)
         return super().__new__(cls)
 
-    def __init__(self, *args, name=None, trainable=True, **kwargs):
+    def __init__(self, *args, name=None, trainable=True, inputs=None, outputs=None, **kwargs):
+        # inputs/outputs are named here so that Model(inputs=..., outputs=...) passes the keyword check;
+        # __new__ has already turned that call into a Functional model.
+        if inputs is not None or outputs is not None:
+            kwargs = {**kwargs, "inputs": inputs, "outputs": outputs}
         if args or kwargs:
             key = next(iter(kwargs), None)
             hint = did_you_mean(key, ["inputs", "outputs", "name", "trainable"]) if key else ""
@@ -143,9 +147,11 @@ class Model(Trainer, Layer):
         """
         from cnnlab.inspect.summary import render_summary
 
+        import sys
+
         text = render_summary(self, line_length=line_length, show_trainable=show_trainable, detail=detail,
-                              batch_size=batch_size)
-        (print_fn or print)(text)
+                              batch_size=batch_size, color=print_fn is None and sys.stdout.isatty())
+        (print_fn or (lambda s: print(s, end="")))(text)
 
     # ------------------------------------------------------------ save/load
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError
+from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, ShapeError
 from cnnlab.layers.base import Layer
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor
@@ -71,8 +71,8 @@ class Sequential(Model):
                               "layer names must be unique. Give it another name=.")
         self._stack.append(layer)
         self.add_module(layer.name, layer)
-        if self._input_layer is None and not self._stack[:-1] and layer._batch_input_shape is not None:
-            self._start_graph(InputLayer(batch_shape=layer._batch_input_shape))
+        if self._input_layer is None and not self._stack[:-1] and _known_input_shape(layer) is not None:
+            self._start_graph(InputLayer(batch_shape=_known_input_shape(layer)))
         elif self._graph_output is not None:
             self._graph_output = self._connect(layer, self._graph_output)
 
@@ -187,3 +187,16 @@ class Sequential(Model):
         for entry in config["layers"]:
             model.add(layer_from_config(entry, custom_objects))
         return model
+
+
+def _known_input_shape(layer: Layer):
+    """The batch input shape a first layer declares: ``input_shape=`` or, for a model, its single Input."""
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape
+    if isinstance(layer, Model):
+        try:
+            inputs = layer.inputs
+        except CnnlabError:  # a subclassed model, or a Sequential that has no input shape yet
+            return None
+        return inputs[0].shape if len(inputs) == 1 else None
+    return None

@@ -291,7 +291,9 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         momenta, velocities = slots["momentum"], slots["velocity"]
         torch._foreach_lerp_(momenta, grads, 1 - self.beta_1)
-        torch._foreach_lerp_(velocities, torch._foreach_mul(grads, grads), 1 - self.beta_2)
+        # v += (g**2 - v) * (1 - beta_2), written without a temporary list of g**2.
+        torch._foreach_mul_(velocities, self.beta_2)
+        torch._foreach_addcmul_(velocities, grads, grads, value=1 - self.beta_2)
         if self.amsgrad:
             torch._foreach_maximum_(slots["velocity_hat"], velocities)
             velocities = slots["velocity_hat"]
@@ -378,7 +380,9 @@ class Nadam(Optimizer):
         u_product = self._scalars["u_product"]
         momenta, velocities = slots["momentum"], slots["velocity"]
         torch._foreach_lerp_(momenta, grads, 1 - self.beta_1)
-        torch._foreach_lerp_(velocities, torch._foreach_mul(grads, grads), 1 - self.beta_2)
+        # v += (g**2 - v) * (1 - beta_2), written without a temporary list of g**2.
+        torch._foreach_mul_(velocities, self.beta_2)
+        torch._foreach_addcmul_(velocities, grads, grads, value=1 - self.beta_2)
         m_hat = torch._foreach_mul(momenta, u_next / (1 - u_product * u_next))
         torch._foreach_add_(m_hat, grads, alpha=(1 - u_t) / (1 - u_product))
         denominators = torch._foreach_mul(velocities, 1.0 / (1 - self.beta_2**t))

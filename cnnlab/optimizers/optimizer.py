@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -75,7 +76,8 @@ def _check_learning_rate(value: Any, who: str) -> Any:
         return value
     if isinstance(value, Tensor) and value.numel() == 1:
         value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real also admits NumPy scalars, which schedule functions often return.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(
             f"{who}: `learning_rate` must be a float, a LearningRateSchedule or a callable returning a float. "
             f"Received: learning_rate={value!r}"

@@ -158,7 +158,9 @@ class Progbar:
     def live(self) -> bool:
         return self._live
 
-    def update(self, current: int, values: Mapping[str, Any] | Iterable | None = None, finalize: bool | None = None) -> None:
+    def update(
+        self, current: int, values: Mapping[str, Any] | Iterable | None = None, finalize: bool | None = None
+    ) -> None:
         """Record step ``current`` (counted from 1) and redraw if it is time.
 
         Args:

@@ -60,18 +60,31 @@ def test_metric_value_format(value, text):
 def test_running_bar_shows_eta_then_final_shows_elapsed():
     bar, stream, clock = make_bar(100)
     for step in range(1, 11):
-        clock.now += 0.1
+        clock.now += 0.25  # binary-exact steps keep the arithmetic below exact
         bar.update(step, {"loss": 0.5})
-    # Step 1 took 0.1 s and is left out: (1.0 - 0.1) s / 9 steps = 0.1 s/step;
-    # ETA = 90 remaining steps x 0.1 s = 9 s.
+    # Step 1 is left out of the estimate: (2.5 - 0.25) s / 9 steps = 0.25 s/step;
+    # ETA = 90 remaining steps x 0.25 s = 22.5 s, shown truncated as "22s".
     last = stream.getvalue().split("\r")[-1]
-    assert last.startswith("\x1b[1m 10/100\x1b[0m \x1b[32m━━\x1b[0m\x1b[37m" + "━" * 18 + "\x1b[0m")
-    assert " \x1b[1m9s\x1b[0m 100ms/step - loss: 0.5000" in last
-    clock.now += 9.0
+    assert last == ("\x1b[1m 10/100\x1b[0m \x1b[32m━━\x1b[0m\x1b[37m" + "━" * 18 + "\x1b[0m"
+                    " \x1b[1m22s\x1b[0m 250ms/step - loss: 0.5000")
+    clock.now += 22.5
     bar.update(100, {"loss": 0.25})
     final = stream.getvalue().split("\r")[-1]
-    # Elapsed 10 s; per step (10 - 0.1) / 99 = 0.1 s.
-    assert final.endswith(" \x1b[1m10s\x1b[0m 100ms/step - loss: 0.2500\n")
+    # Elapsed 25 s; per step (25 - 0.25) / 99 = 0.25 s.
+    assert final.endswith(" \x1b[1m25s\x1b[0m 250ms/step - loss: 0.2500\n")
+
+
+@pytest.mark.parametrize(
+    ("steps_done", "eta"),
+    # 15 s per step over 1000 steps: 999 left -> 14985 s = 4 h 9 min 45 s;
+    # 10 left -> 150 s = 2 min 30 s; 2 left -> 30 s.
+    [(1, "4:09:45"), (990, "2:30"), (998, "30s")],
+)
+def test_eta_switches_to_minutes_and_hours(steps_done, eta):
+    bar, stream, clock = make_bar(1000)
+    clock.now += 15.0 * steps_done
+    bar.update(steps_done, {"loss": 0.5})
+    assert f" \x1b[1m{eta}\x1b[0m 15s/step" in stream.getvalue()
 
 
 def test_redraws_are_throttled_and_values_read_only_when_drawn():
@@ -131,8 +144,7 @@ def test_shorter_line_is_padded_to_erase_the_longer_one():
     clock.now += 1.0
     bar.update(2, {"loss": 0.5})
     first, second = stream.getvalue().split("\r")[1:]
-    visible = lambda text: progress._strip_styles(text)  # noqa: E731
-    assert len(visible(second)) == len(visible(first))
+    assert len(progress._strip_styles(second)) == len(progress._strip_styles(first))
     # "123456.0000" is 5 characters longer than "0.5000"; the rest has the same width.
     assert second.endswith("loss: 0.5000" + " " * 5)
 

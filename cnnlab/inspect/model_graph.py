@@ -1,0 +1,109 @@
+"""The layer graph of a model as its summary reads it: nodes, Keras's row order, shapes per layer.
+
+Keras lists a functional model's layers by decreasing depth (distance from
+the outputs), ties broken by the order a depth-first walk from the outputs
+first meets them; :func:`functional_layers` follows the same rule so rows
+line up with Keras's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from cnnlab.errors import NotBuiltError
+
+def is_graph_model(model) -> bool:
+    from cnnlab.models import Functional, Sequential
+
+    return isinstance(model, (Functional, Sequential))
+
+
+def model_nodes(model) -> tuple[list, dict[int, int]]:
+    """Nodes of a graph model in the order a depth-first walk from the outputs finishes them.
+
+    Also returns ``{id(layer): index}`` in the walk's pre-order, Keras's tie-break for row order.
+    """
+    finished: set[int] = set()
+    nodes: list = []
+    first_seen: dict[int, int] = {}
+
+    def visit(tensor):
+        node = tensor.node
+        if node is None or id(node) in finished:
+            return
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        for parent in node.inputs:
+            visit(parent)
+        finished.add(id(node))
+        nodes.append(node)
+
+    for tensor in model.outputs:
+        visit(tensor)
+    return nodes, first_seen
+
+
+def functional_layers(model) -> tuple[list, bool]:
+    """Layers by decreasing depth (distance from the outputs) as Keras orders them, and sequential-likeness.
+
+    Keras drops the "Connected to" column only when every depth holds one node
+    reading at most one tensor and no layer is called twice.
+    """
+    nodes, first_seen = model_nodes(model)
+    in_graph = {id(n) for n in nodes}
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    layers = {id(n.layer): n.layer for n in nodes}
+    for tensor in model.inputs:  # an input no output depends on still gets a row, first among depth 0
+        key = id(tensor.node.layer)
+        if key not in layer_depth:
+            layers[key], layer_depth[key], first_seen[key] = tensor.node.layer, 0, -1
+            node_depth[id(tensor.node)] = 0
+            nodes.append(tensor.node)
+    by_depth: dict[int, list] = defaultdict(list)
+    calls: dict[int, int] = defaultdict(int)
+    for node in nodes:
+        by_depth[node_depth[id(node)]].append(node)
+        calls[id(node.layer)] += 1
+    sequential_like = all(len(g) == 1 and len(g[0].inputs) <= 1 for g in by_depth.values()) and \
+        max(calls.values()) == 1
+    order = sorted(layers, key=lambda key: (-layer_depth[key], first_seen[key]))
+    return [layers[key] for key in order], sequential_like
+
+
+def call_batch(model):
+    """Batch axis shown for a subclassed model: Keras shows the batch its layers were called with."""
+    if not model.built:
+        raise NotBuiltError(
+            f"Model '{model.name}' has not been called yet, so the shapes of its layers are unknown. Call it once "
+            "on data (model(x)) or call model.build(input_shape), e.g. model.build((None, 28, 28, 1)), then "
+            "call summary() again."
+        )
+    if model._last_shapes is None:  # built with build(input_shape): show that batch axis (usually None)
+        shape = getattr(model, "_build_shape", None)
+        return shape[0] if isinstance(shape, tuple) and shape else None
+    return ...  # keep the batch size of the call
+
+
+def _with_batch(shape, batch):
+    if isinstance(shape, list):
+        return [_with_batch(s, batch) for s in shape]
+    if isinstance(shape, tuple) and batch is not ...:
+        return (batch,) + tuple(shape[1:])
+    return shape
+
+
+def io_shapes(layer, node_ids: set[int] | None, batch):
+    """``(input_shape, output_shape)`` from the layer's node in the model, else from its last call."""
+    own = [n for n in layer._inbound_nodes if node_ids is None or id(n) in node_ids]
+    if own:
+        ins, outs = [t.shape for t in own[-1].inputs], [t.shape for t in own[-1].outputs]
+        return (ins[0] if len(ins) == 1 else ins or None), (outs[0] if len(outs) == 1 else outs)
+    if layer._last_shapes is not None:
+        return tuple(_with_batch(s, batch) for s in layer._last_shapes)
+    return None, None
