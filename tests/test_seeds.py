@@ -13,14 +13,7 @@ import torch
 import cnnlab as keras
 from cnnlab import ops
 from cnnlab.errors import ArgumentTypeError, NotBuiltError, ShapeError, UnknownNameError
-from cnnlab.layers.base import reset_names
 
-
-@pytest.fixture(autouse=True)
-def fresh_layer_names():
-    reset_names()
-    yield
-    reset_names()
 
 
 def _rows(model):

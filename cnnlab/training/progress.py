@@ -10,7 +10,6 @@ most once per ``interval`` seconds of wall time, and at the end.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping

@@ -15,14 +15,7 @@ import cnnlab
 from cnnlab import layers
 from cnnlab.errors import CheckpointError, CnnlabError, ConfigError, FileFormatError, ShapeError
 from cnnlab.io import native
-from cnnlab.layers.base import reset_names
 
-
-@pytest.fixture(autouse=True)
-def fresh_layer_names():
-    reset_names()
-    yield
-    reset_names()
 
 
 def _x(shape=(4, 12, 12, 1), seed=0):
