@@ -50,3 +50,24 @@ $(COMPAT_STAMP): pyproject.toml requirements/constraints.txt
 
 compat: $(COMPAT_STAMP)
 	$(COMPAT_VENV)/bin/python -m pytest compat/  # -q comes from pyproject's addopts
+
+# Side-by-side speed benchmark (bench/README.md): cnnlab, Keras 3 on
+# TensorFlow-CPU, Keras 3 on torch and an idiomatic PyTorch loop, one after
+# another in one job. Keras and TensorFlow live in .venv-bench only.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: bench bench-quick
+
+$(BENCH_STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -c requirements/constraints.txt -e .
+	$(BENCH_VENV)/bin/python -m pip install -q -c requirements/constraints.txt tensorflow-cpu==2.21.0 keras==3.15.1
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) data
+	$(BENCH_VENV)/bin/python bench/run.py --mode full --update-readme
+
+bench-quick: $(BENCH_STAMP) data
+	$(BENCH_VENV)/bin/python bench/run.py --mode quick

@@ -14,6 +14,7 @@ from cnnlab import (  # noqa: E402
     datasets,
     errors,
     initializers,
+    inspect,
     layers,
     losses,
     metrics,
@@ -28,7 +29,7 @@ from cnnlab.models import Model, Sequential, load_model  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "errors",
-    "initializers", "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
     "utils", "__version__",
 ]
 
