@@ -368,11 +368,12 @@ class Layer(nn.Module, metaclass=_LayerMeta):
 
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape``; by default found by running ``call`` once on zeros."""
-        shapes = flatten(input_shape) if isinstance(input_shape, list) and isinstance(input_shape[0], tuple) else None
-        if shapes is None and any(d is None for d in input_shape[1:]):
+        several = isinstance(input_shape, list)
+        unknown = any(d is None for s in (input_shape if several else [input_shape]) for d in tuple(s)[1:])
+        if unknown:
             raise NotImplementedError(f"{type(self).__name__} cannot infer its output shape from {input_shape}.")
         with torch.no_grad(), _training_context(False):
-            if isinstance(input_shape, list):
+            if several:
                 dummy = [torch.zeros((1,) + tuple(s[1:]), device=self._device()) for s in input_shape]
             else:
                 dummy = torch.zeros((1,) + tuple(input_shape[1:]), device=self._device())
@@ -494,7 +495,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         return f"name={self.name!r}"
 
     def __repr__(self) -> str:
-        if isinstance(self, Layer) and not list(self.children()):
+        if not list(self.children()):  # leaf layers print on one line, like Keras; models as torch trees
             return f"<{type(self).__name__} name={self.name}, built={self.built}>"
         return super().__repr__()
 
