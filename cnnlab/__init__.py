@@ -12,6 +12,7 @@ from cnnlab import (  # noqa: E402
     callbacks,
     constraints,
     datasets,
+    distribute,
     errors,
     initializers,
     inspect,
@@ -28,7 +29,7 @@ from cnnlab.layers import Input  # noqa: E402
 from cnnlab.models import Model, Sequential, load_model  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "errors",
+    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
     "initializers", "inspect", "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
     "utils", "__version__",
 ]

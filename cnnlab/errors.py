@@ -49,6 +49,10 @@ class UnknownNameError(ConfigError):
     """A name (activation, initializer, optimizer, loss, ...) that does not exist."""
 
 
+class NotCompiledError(CnnlabError, RuntimeError):
+    """``fit``/``evaluate`` called before ``compile``."""
+
+
 class CheckpointError(CnnlabError, OSError):
     """A checkpoint or model file could not be written."""
 

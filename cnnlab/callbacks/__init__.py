@@ -5,6 +5,7 @@ from cnnlab.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint
 from cnnlab.callbacks.early_stopping import EarlyStopping
 from cnnlab.callbacks.logging import CSVLogger, ProgbarLogger, TerminateOnNaN
 from cnnlab.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
+from cnnlab.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "BackupAndRestore",
@@ -18,5 +19,6 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]

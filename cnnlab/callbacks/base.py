@@ -32,8 +32,17 @@ HOOK_NAMES = (
 )  # fmt: skip
 
 
+def is_chief() -> bool:
+    """False on the non-zero ranks of a multi-process run: only rank 0 writes files and prints."""
+    from cnnlab.distribute import current
+
+    return current().is_chief
+
+
 def print_msg(message: str) -> None:
-    """Print a verbose callback message to stdout, like Keras's ``io_utils.print_msg``."""
+    """Print a verbose callback message to stdout (rank 0 only), like Keras's ``io_utils.print_msg``."""
+    if not is_chief():
+        return
     sys.stdout.write(f"{message}\n")
     sys.stdout.flush()
 

@@ -14,8 +14,9 @@ import safetensors
 import safetensors.torch
 import torch
 
-from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, print_msg
-from cnnlab.errors import CheckpointError, ConfigError, FileFormatError, did_you_mean
+from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, is_chief, print_msg
+from cnnlab.distribute import current as current_strategy
+from cnnlab.errors import ArgumentTypeError, CheckpointError, ConfigError, FileFormatError, did_you_mean
 from cnnlab.io.atomic import atomic_write, checkpoint_error
 from cnnlab.training.progress import logs_to_floats
 
@@ -95,6 +96,9 @@ class ModelCheckpoint(MonitorCallback):
     ) -> None:
         super().__init__(monitor, mode)
         _check_save_freq("ModelCheckpoint", save_freq)
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise ArgumentTypeError(f"ModelCheckpoint filepath must be a file name such as 'best.cnnlab'. "
+                                    f"Received: filepath={filepath!r}")
         self.filepath = os.fspath(filepath)
         self.verbose = verbose
         self.save_best_only = save_best_only
@@ -160,6 +164,8 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> None:
+        if not is_chief():  # replicas hold the same weights; rank 0 writes them
+            return
         path = self._file_path(epoch, batch, logs)
         if not self._should_save(epoch, logs, path):
             return
@@ -266,6 +272,7 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._inside_epoch = False
+        current_strategy().barrier()  # rank 0 has finished writing (or deleting) the backup
         if os.path.exists(self._json_path):
             self._restore()
 
@@ -285,10 +292,12 @@ class BackupAndRestore(Callback):
     def on_train_end(self, logs: Logs | None = None) -> None:
         # A run that ends inside an epoch was interrupted (Ctrl-C, an error),
         # even if on_train_end is still called: keep the backup to resume from.
-        if not self.delete_checkpoint or self._inside_epoch:
+        if not self.delete_checkpoint or self._inside_epoch or not is_chief():
             return
-        # The JSON goes first: without it, leftover tensor files are ignored.
-        for path in [self._json_path, *self._tensor_files()]:
+        # The JSON goes first: without it, leftover tensor files are ignored. Temp files
+        # left by a run killed mid-write go too, so the folder can be removed.
+        stale = glob.glob(os.path.join(glob.escape(self.backup_dir), ".*.tmp"))
+        for path in [self._json_path, *self._tensor_files(), *stale]:
             if os.path.exists(path):
                 os.remove(path)
         if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
@@ -298,6 +307,8 @@ class BackupAndRestore(Callback):
         return glob.glob(os.path.join(glob.escape(self.backup_dir), "state-epoch*.safetensors"))
 
     def _backup(self, last_completed_epoch: int) -> None:
+        if not is_chief():
+            return
         try:
             os.makedirs(self.backup_dir, exist_ok=True)
         except OSError as err:

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from cnnlab.callbacks.base import Callback, Logs, print_msg
-from cnnlab.errors import ConfigError
+from cnnlab.callbacks.base import Callback, Logs, is_chief, print_msg
+from cnnlab.errors import ArgumentTypeError, ConfigError
 from cnnlab.io.atomic import checkpoint_error
 from cnnlab.training.progress import Progbar
 
@@ -50,6 +50,9 @@ class CSVLogger(Callback):
             raise ConfigError(
                 f"CSVLogger separator must be a single character, e.g. ',' or ';'. Received: separator={separator!r}"
             )
+        if not isinstance(filename, (str, os.PathLike)):
+            raise ArgumentTypeError(f"CSVLogger filename must be a file name such as 'history.csv'. "
+                                    f"Received: filename={filename!r}")
         self.filename = os.fspath(filename)
         self.sep = separator
         self.append = append
@@ -60,6 +63,8 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._close()
+        if not is_chief():
+            return
         self._write_header = True
         if self.append and os.path.exists(self.filename):
             with open(self.filename, encoding="utf-8") as f:
@@ -73,6 +78,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
+        if not is_chief():
+            return
         if self._file is None:  # used without on_train_begin, e.g. by hand
             self.on_train_begin()
         if self.keys is None:
@@ -168,7 +175,7 @@ class ProgbarLogger(Callback):
         verbose = 1 if verbose == "auto" else verbose
         if verbose not in (0, 1, 2):
             raise ConfigError(f"verbose must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
-        self.verbose = verbose
+        self.verbose = verbose if is_chief() else 0
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 

@@ -67,7 +67,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         >>> read_idx(tmp / "y.idx")  # doctest: +SKIP
         array([0, 1, 2], dtype=uint8)
     """
-    path = Path(path)
+    path = Path(path) if isinstance(path, (str, os.PathLike)) else path
     _check_is_file(path)
     try:
         raw = open(path, "rb")
@@ -90,11 +90,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _check_is_file(path: Path) -> None:
+    if not isinstance(path, Path):
+        raise ArgumentTypeError(f"read_idx expects a file path; pass a str or pathlib.Path. Received: path={path!r:.80}")
     if not path.exists():
         raise DatasetNotFoundError(f"IDX file '{path}' does not exist. Check the path. Received: path='{path}'")
     if not path.is_file():
         raise FileFormatError(
-            f"IDX path '{path}' is a directory (or another non-file); expected an IDX file such as "
+            f"IDX path '{path}' is a directory (or another non-file); give the path of an IDX file such as "
             f"'{path / 'train-images-idx3-ubyte.gz'}'. Received: path='{path}'"
         )
 

@@ -204,6 +204,9 @@ def _not_found(spec: DatasetSpec, missing: list[RemoteFile], reason: str) -> Dat
     lines.append(f"Folders searched: {searched}.")
     if spec.apt_package:
         lines.append(f"On Debian or Ubuntu: sudo apt-get install {spec.apt_package}")
+    home = data_home()
+    if home.exists() and not home.is_dir():
+        lines.insert(1, f"{DATA_ENV}='{home}' is a file, not a folder; set {DATA_ENV} to a folder.")
     return DatasetNotFoundError("\n".join(lines))
 
 
@@ -239,11 +242,14 @@ def load_idx_classification(
     return splits[0], splits[1]
 
 
+_REPLACE_HINT = "Delete the damaged file so that it is downloaded again, or replace it with the original."
+
+
 def _check_images(images: np.ndarray, path: Path, image_shape: tuple[int, int]) -> None:
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != image_shape:
         raise FileFormatError(
             f"'{path}' should hold uint8 images of shape (n, {image_shape[0]}, {image_shape[1]}); "
-            f"got {images.dtype} array of shape {images.shape}. Is it the right file?"
+            f"got {images.dtype} array of shape {images.shape}. Is it the right file? {_REPLACE_HINT}"
         )
 
 
@@ -251,14 +257,14 @@ def _check_labels(labels: np.ndarray, path: Path, num_classes: int, n_images: in
     if labels.dtype != np.uint8 or labels.ndim != 1:
         raise FileFormatError(
             f"'{path}' should hold a 1-D uint8 array of labels; got {labels.dtype} array of shape "
-            f"{labels.shape}. Is it the right file?"
+            f"{labels.shape}. Is it the right file? {_REPLACE_HINT}"
         )
     if len(labels) != n_images:
         raise FileFormatError(
             f"'{path}' has {len(labels)} labels but '{image_path}' has {n_images} images; "
-            "they must match. One of the files is from another dataset or damaged."
+            f"they must match. One of the files is from another dataset or damaged. {_REPLACE_HINT}"
         )
     if labels.max() >= num_classes:
         raise FileFormatError(
-            f"'{path}' contains label {int(labels.max())}; expected labels 0..{num_classes - 1}."
+            f"'{path}' contains label {int(labels.max())}; expected labels 0..{num_classes - 1}. {_REPLACE_HINT}"
         )

@@ -61,8 +61,14 @@ def _check_path(filepath, suffixes: tuple[str, ...], what: str) -> Path:
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Write the model's weights to ``*.weights.safetensors`` (atomic)."""
-    path = _check_path(filepath, (".weights.safetensors",), "save_weights")
+    """Write the model's weights to ``*.weights.safetensors`` or Keras's ``*.weights.h5`` (atomic)."""
+    if str(filepath).endswith(".weights.h5") and isinstance(filepath, (str, os.PathLike)):
+        from cnnlab.io.keras_format import save_weights_h5
+
+        _refuse_overwrite(Path(filepath), overwrite)
+        _require_built(model)
+        return save_weights_h5(model, Path(filepath))
+    path = _check_path(filepath, (".weights.safetensors", ".weights.h5"), "save_weights")
     _refuse_overwrite(path, overwrite)
     _require_built(model)
     data = safetensors.torch.save(_weights_dict(model), metadata={"format": "cnnlab-weights", "version": "1"})
@@ -73,6 +79,8 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     """Load weights from ``*.weights.safetensors`` or from a whole ``.cnnlab`` model file."""
     path = _existing_file(filepath)
+    if path.suffix in _KERAS_SUFFIXES:
+        return _load_keras_weights(model, path, skip_mismatch)
     if str(path).endswith(".cnnlab"):
         with _open_zip(path) as zf:
             tensors = _read_safetensors(_read_member(zf, "model.safetensors", path), path)
@@ -87,12 +95,9 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     path = Path(filepath) if isinstance(filepath, (str, os.PathLike)) else None
     if path is None:
         raise ArgumentTypeError(f"save: filepath must be a string or path. Received: {filepath!r}")
-    if path.suffix in (".h5", ".keras", ".hdf5"):
-        raise ConfigError(
-            f"save: Keras formats ({path.suffix}) cannot be written yet. Save as '{path.with_suffix('.cnnlab')}' "
-            "(the native format: architecture, weights and optimizer, loadable with cnnlab.models.load_model)."
-        )
-    path = _check_path(filepath, (".cnnlab",), "save")
+    if path.suffix in _KERAS_SUFFIXES:
+        return _save_keras_model(model, path, overwrite, include_optimizer)
+    path = _check_path(filepath, (".cnnlab", ".keras", ".h5", ".hdf5"), "save")
     _refuse_overwrite(path, overwrite)
     _require_built(model)
     from cnnlab.io.registry import layer_to_config
@@ -133,13 +138,13 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     """Load a model saved with ``model.save(...)``.
 
     Args:
-        filepath: a ``.cnnlab`` file.
+        filepath: a ``.cnnlab`` file, a Keras 3 ``.keras`` file or a legacy Keras ``.h5``/``.hdf5`` file.
         custom_objects: your own layer/model classes by name, for models that use them.
         compile: re-compile with the saved optimizer, loss and metrics when the file has them.
     """
     path = _existing_file(filepath)
-    if path.suffix in (".h5", ".keras"):
-        raise ConfigError(f"load_model: Keras files ({path.suffix}) cannot be read yet. Received: {str(path)!r}")
+    if path.suffix in _KERAS_SUFFIXES:
+        return _load_keras_model(path, custom_objects, compile)
     with _open_zip(path) as zf:
         config = _read_json(_read_member(zf, "config.json", path), path, "config.json")
         meta = _read_json(_read_member(zf, "metadata.json", path), path, "metadata.json")
@@ -205,6 +210,9 @@ def _existing_file(filepath) -> Path:
         raise FileFormatError(f"'{path}' is a directory; give the path of a model file such as 'model.cnnlab'.")
     if not path.exists():
         raise FileNotFoundErrorWithHint(f"No such model file: '{path}'. Check the path (cwd is '{os.getcwd()}').")
+    if not path.is_file():  # a FIFO or device would block or stream forever when opened
+        raise FileFormatError(f"'{path}' is not a regular file (a pipe, socket or device); give the path of a model "
+                              "file such as 'model.cnnlab'.")
     return path
 
 
@@ -215,6 +223,9 @@ class FileNotFoundErrorWithHint(CnnlabError, FileNotFoundError):
 def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
+    except OSError as err:  # unreadable: permissions, a vanished mount, an I/O error
+        raise FileFormatError(f"'{path}' cannot be opened ({err.strerror or err}). Check the file's permissions "
+                              "and that it is readable.") from err
     except zipfile.BadZipFile as err:
         raise FileFormatError(
             f"'{path}' is not a cnnlab model file (not a zip archive: {err}). It may be truncated or a different "
@@ -259,7 +270,52 @@ def _read_safetensors(data: bytes, path) -> dict[str, torch.Tensor]:
         return safetensors.torch.load(data)
     except Exception as err:  # safetensors raises its own SafetensorError for any malformed input
         raise FileFormatError(f"'{path}' holds no readable safetensors weights ({type(err).__name__}: {err}). "
-                              "The file is corrupt or truncated.") from err
+                              "The file is corrupt or truncated; save it again.") from err
 
 
+# ---------------------------------------------------------------- Keras formats, by extension
+_KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
+
+def _save_keras_model(model, path: Path, overwrite: bool, include_optimizer: bool) -> None:
+    from cnnlab.io import keras_format, keras_h5
+
+    if str(path).endswith(".weights.h5"):
+        raise ConfigError(f"save: '{path}' names a weights file; use model.save_weights('{path}') for weights only, "
+                          f"or save the whole model as '{str(path)[:-len('.weights.h5')]}.keras'. "
+                          f"Received: filepath={str(path)!r}")
+    _refuse_overwrite(path, overwrite)
+    _require_built(model)
+    if path.suffix == ".keras":
+        keras_format.save_keras(model, path, include_optimizer)
+    else:
+        keras_h5.save_h5(model, path, include_optimizer)
+
+
+def _load_keras_model(path: Path, custom_objects, compile: bool):
+    from cnnlab.io import keras_format, keras_h5
+
+    if str(path).endswith(".weights.h5"):
+        raise FileFormatError(f"'{path}' holds weights only. Build the model in code and call "
+                              "model.load_weights(path).")
+    if path.suffix == ".keras":
+        return keras_format.load_keras(path, custom_objects, compile)
+    return keras_h5.load_h5(path, custom_objects, compile)
+
+
+def _load_keras_weights(model, path: Path, skip_mismatch: bool) -> None:
+    from cnnlab.io import keras_format, keras_h5
+
+    _require_built(model)
+    if path.suffix == ".keras" or str(path).endswith(".weights.h5") and not _is_legacy_h5(path):
+        keras_format.load_weights_h5(model, path, skip_mismatch)
+    else:
+        keras_h5.load_weights_legacy_h5(model, path, skip_mismatch)
+
+
+def _is_legacy_h5(path: Path) -> bool:
+    """A tf.keras 2 weights file has ``layer_names`` at its root; a Keras 3 one has ``layers/``."""
+    from cnnlab.io.keras_format import open_h5
+
+    with open_h5(path.read_bytes(), path) as f:
+        return "layer_names" in f.attrs or "model_weights" in f

@@ -17,12 +17,13 @@ from cnnlab.layers.pooling import (
     MaxPooling2D,
 )
 from cnnlab.layers.preprocessing import Rescaling
+from cnnlab.layers.torch_module import TorchModule
 
 __all__ = [
     "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate", "Conv2D",
     "Convolution2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
     "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D",
-    "ReLU", "Rescaling", "Reshape", "Softmax", "Variable", "ZeroPadding2D",
+    "ReLU", "Rescaling", "Reshape", "Softmax", "TorchModule", "Variable", "ZeroPadding2D",
 ]
 
 

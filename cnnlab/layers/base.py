@@ -628,4 +628,8 @@ def _rank_fix(expected: int, shape: tuple) -> str:
         return " Add a Flatten() layer before it."
     if len(dims) == expected - 1:
         return " Is the batch axis missing? Use x[None] for a single sample."
-    return ""
+    if len(dims) > expected:
+        # Most often the batch size was written into Input(shape=...), which excludes the batch axis.
+        return (f" Remove the {len(dims) - expected} extra axes: Input(shape=...) and input_shape exclude the "
+                "batch axis.")
+    return f" Reshape the data to {expected} dimensions."

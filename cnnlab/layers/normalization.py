@@ -84,14 +84,14 @@ class BatchNormalization(Layer):
         # F.batch_norm updates the running variance with the *unbiased* batch variance; Keras uses the
         # biased one. Both are linear in the batch variance, so correct the C-sized result afterwards:
         # keras = torch - (torch - momentum*old) / n  (with torch's momentum = 1 - Keras's).
+        # F.batch_norm saves the running stats for backward, so they are updated on copies here and
+        # written back after: changing the saved tensors in place would break loss.backward().
         n = x.numel() // x.shape[1]
-        old_var = self.moving_variance.clone()
-        y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, True,
-                         1.0 - self.momentum, self.epsilon)
-        if n > 1:
-            with torch.no_grad():
-                var = self.moving_variance
-                var.sub_((var - self.momentum * old_var) / n)
+        mean, var = self.moving_mean.clone(), self.moving_variance.clone()
+        y = F.batch_norm(x, mean, var, self.gamma, self.beta, True, 1.0 - self.momentum, self.epsilon)
+        with torch.no_grad():
+            self.moving_mean.copy_(mean)
+            self.moving_variance.copy_(var - (var - self.momentum * self.moving_variance) / n if n > 1 else var)
         return y
 
     def compute_output_shape(self, input_shape):

@@ -172,6 +172,14 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    def export(self, filepath, format: str = "onnx", opset: int = 17):
+        """Write the model for inference in other runtimes (ONNX): ``model.export("model.onnx")``."""
+        from cnnlab.io import export_onnx
+
+        if format != "onnx":
+            raise ConfigError(f"export: only format='onnx' is supported. Received: format={format!r}")
+        return export_onnx(self, filepath, opset=opset)
+
     def get_config(self):
         base = {"name": self.name, "trainable": self.trainable}
         if type(self).get_config is Model.get_config and type(self).__module__.split(".")[0] != "cnnlab":

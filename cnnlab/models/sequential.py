@@ -79,7 +79,7 @@ class Sequential(Model):
     def pop(self) -> Layer:
         """Remove and return the last layer."""
         if not self._stack:
-            raise ConfigError(f"Sequential '{self.name}' has no layers to pop.")
+            raise ConfigError(f"Sequential '{self.name}' has no layers to pop. Add a layer first: model.add(layer).")
         layer = self._stack.pop()
         delattr(self, layer.name)
         if self._graph_output is not None:

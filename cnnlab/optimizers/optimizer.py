@@ -153,8 +153,10 @@ class Optimizer:
             elif key == "decay":
                 warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
             else:
+                # Keras 2.3 renamed `lr`; tutorials still pass it, and it is too short for did_you_mean.
+                hint = " Use `learning_rate` instead." if key == "lr" else did_you_mean(key, _COMMON_ARGS)
                 raise ArgumentTypeError(
-                    f"{who} got an unexpected keyword argument {key!r}.{did_you_mean(key, _COMMON_ARGS)} "
+                    f"{who} got an unexpected keyword argument {key!r}.{hint} "
                     f"Received: {key}={value!r}"
                 )
 
@@ -403,7 +405,8 @@ class Optimizer:
         Raises:
             ConfigError: no gradient at all, or a variable the optimizer was not built with.
         """
-        pairs = list(grads_and_vars)
+        # cnnlab Variables (model.trainable_weights) hold their tensor in `.value`.
+        pairs = [(g, v if isinstance(v, Tensor) else v.value) for g, v in grads_and_vars]
         self._ensure_built([v for _, v in pairs])
         grads = [g for g, _ in pairs]
         missing = [i for i, g in enumerate(grads) if g is None]

@@ -27,7 +27,8 @@ def is_array(value) -> bool:
     ) or (isinstance(value, dict) and value and all(isinstance(v, (np.ndarray, torch.Tensor)) for v in value.values()))
 
 
-def _leaves(value) -> list:
+def leaves(value) -> list:
+    """The arrays of a single value or of a list/tuple/dict of them."""
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, dict):
@@ -35,7 +36,8 @@ def _leaves(value) -> list:
     return [value]
 
 
-def _map(value, fn):
+def map_structure(value, fn):
+    """Apply ``fn`` to each array of a single value or a list/tuple/dict of them."""
     if isinstance(value, (list, tuple)):
         return type(value)(fn(v) for v in value)
     if isinstance(value, dict):
@@ -91,7 +93,7 @@ def warn_if_unscaled(array, name: str) -> None:
 
 
 def num_samples(x, name: str = "x") -> int:
-    sizes = {int(leaf.shape[0]) for leaf in _leaves(x)}
+    sizes = {int(leaf.shape[0]) for leaf in leaves(x)}
     if len(sizes) != 1:
         raise DataError(f"All arrays in {name} must have the same number of samples; got sizes {sorted(sizes)}.")
     return sizes.pop()
@@ -116,32 +118,39 @@ class ArrayAdapter:
         self.full_steps = math.ceil(self.n / batch_size)
         self.steps = self.full_steps if steps is None else min(steps, self.full_steps)
 
+    def first_inputs(self):
+        """The inputs of one sample, to build a model that is not built yet."""
+        return map_structure(self.x, lambda t: t[:1])
+
     def __iter__(self) -> Iterator[tuple]:
         bs = self.batch_size
         if self.shuffle:
             perm = torch.randperm(self.n)
-            device = _leaves(self.x)[0].device
+            device = leaves(self.x)[0].device
             perm = perm.to(device) if device.type != "cpu" else perm
             for step in range(self.steps):
                 idx = perm[step * bs:(step + 1) * bs]
-                yield tuple(None if part is None else _map(part, lambda t: t.index_select(0, idx))
+                yield tuple(None if part is None else map_structure(part, lambda t: t.index_select(0, idx))
                             for part in (self.x, self.y, self.sample_weight))
         else:
             for step in range(self.steps):
                 sl = slice(step * bs, (step + 1) * bs)
-                yield tuple(None if part is None else _map(part, lambda t: t[sl])
+                yield tuple(None if part is None else map_structure(part, lambda t: t[sl])
                             for part in (self.x, self.y, self.sample_weight))
 
 
 class IterableAdapter:
     """Batches from a Python iterable, generator or DataLoader of ``(x, y[, sample_weight])``."""
 
-    def __init__(self, data: Iterable, device: torch.device, steps: int | None = None, has_targets: bool = True):
+    def __init__(self, data: Iterable, device: torch.device, steps: int | None = None, has_targets: bool = True,
+                 class_weight=None):
         self.data = data
+        self.class_weight = class_weight
         self.device = device
         self.steps = steps
         self.has_targets = has_targets
         self._iterator = None
+        self._peeked = None
         try:
             self.full_steps = len(data)  # DataLoaders and lists know their length
         except TypeError:
@@ -149,11 +158,25 @@ class IterableAdapter:
         if steps is not None:
             self.full_steps = steps if self.full_steps is None else min(steps, self.full_steps)
 
-    def __iter__(self) -> Iterator[tuple]:
-        # A generator can only be walked once: keep consuming it across epochs, as Keras does.
-        if self._iterator is None or hasattr(self.data, "__len__") or isinstance(self.data, torch.utils.data.DataLoader):
+    def first_inputs(self):
+        """The inputs of the first batch (kept, and yielded again by the next pass)."""
+        if self._peeked is None:
             self._iterator = iter(self.data)
+            try:
+                self._peeked = self._convert(next(self._iterator))
+            except StopIteration:
+                raise DataError("The data iterator yielded no batches.") from None
+        return self._peeked[0]
+
+    def __iter__(self) -> Iterator[tuple]:
         count = 0
+        if self._peeked is not None:  # first_inputs() already drew the first batch
+            first, self._peeked = self._peeked, None
+            yield first
+            count = 1
+        # A generator can only be walked once: keep consuming it across epochs, as Keras does.
+        elif self._iterator is None or hasattr(self.data, "__len__") or isinstance(self.data, torch.utils.data.DataLoader):
+            self._iterator = iter(self.data)
         while self.steps is None or count < self.steps:
             try:
                 batch = next(self._iterator)
@@ -180,27 +203,30 @@ class IterableAdapter:
             )
         if len(batch) > 3:
             raise DataError(f"Each batch must be (x, y) or (x, y, sample_weight); got {len(batch)} items.")
-        x = _map(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device))
-        y = None if len(batch) < 2 or batch[1] is None else _map(
+        x = map_structure(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device))
+        y = None if len(batch) < 2 or batch[1] is None else map_structure(
             batch[1], lambda a: to_device_tensor(a, "y (batch)", self.device, labels=True))
         sw = None if len(batch) < 3 or batch[2] is None else to_device_tensor(batch[2], "sample_weight", self.device)
+        if self.class_weight is not None and y is not None:
+            sw = self.class_weight.weights_for(y, sw)
         return x, y, sw
 
 
 def split_validation(x, y, sample_weight, fraction: float):
     """Keras's ``validation_split``: the last ``fraction`` of the samples, taken before shuffling."""
-    if not 0 < fraction < 1:
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise ConfigError(f"validation_split must be a fraction in (0, 1). Received: validation_split={fraction!r}")
     n = num_samples(x)
     cut = int(n * (1 - fraction))
     if cut == 0 or cut == n:
         raise DataError(f"validation_split={fraction} of {n} samples leaves an empty training or validation set.")
-    head = lambda part: None if part is None else _map(part, lambda t: t[:cut])  # noqa: E731
-    tail = lambda part: None if part is None else _map(part, lambda t: t[cut:])  # noqa: E731
+    head = lambda part: None if part is None else map_structure(part, lambda t: t[:cut])  # noqa: E731
+    tail = lambda part: None if part is None else map_structure(part, lambda t: t[cut:])  # noqa: E731
     return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
 
 
-def make_adapter(x, y, sample_weight, batch_size, shuffle, steps, device, has_targets=True, what="fit"):
+def make_adapter(x, y, sample_weight, batch_size, shuffle, steps, device, has_targets=True, what="fit",
+                 class_weight=None):
     """Choose the adapter for the user's data."""
     if x is None:
         raise DataError(f"{what}: x is None. Pass the input data, e.g. {what}(x_train, y_train).")
@@ -216,5 +242,44 @@ def make_adapter(x, y, sample_weight, batch_size, shuffle, steps, device, has_ta
             f"{what}: when x is a generator, iterable or DataLoader it must yield (x, y) pairs itself; do not pass "
             "y separately."
         )
-    return IterableAdapter(x, device, steps, has_targets)
+    return IterableAdapter(x, device, steps, has_targets, class_weight)
 
+
+
+def as_array(value, name: str):
+    """A label list or scalar sequence as a NumPy array."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"{name} must be an array of numbers. Received: {name} of type {type(value).__name__}") from err
+
+
+def unpack_validation_data(validation_data) -> tuple:
+    """``validation_data`` as ``(x, y, sample_weight)``; an iterable of batches is ``(data, None, None)``."""
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+        return tuple(validation_data) + (None,) * (3 - len(validation_data))
+    if isinstance(validation_data, (list, tuple, np.ndarray, torch.Tensor)):
+        size = len(validation_data)
+        raise ArgumentTypeError(
+            "fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), or an iterable "
+            f"of batches. Received: validation_data of type {type(validation_data).__name__} and length {size}"
+        )
+    return validation_data, None, None
+
+
+def logs_to_floats(logs: dict) -> dict:
+    """Read 0-d tensors as floats with one host sync (epoch end only)."""
+    if not logs:
+        return {}
+    values = torch.stack([v.detach().to(torch.float64).reshape(()) for v in logs.values()]).tolist()
+    return dict(zip(logs, values))
+
+
+def concat_outputs(outputs: list):
+    """Join per-batch model outputs into NumPy arrays (a list or dict for several outputs)."""
+    first = outputs[0]
+    if isinstance(first, dict):
+        return {k: torch.cat([o[k] for o in outputs]).cpu().numpy() for k in first}
+    if isinstance(first, (list, tuple)):
+        return [torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(first))]
+    return torch.cat(outputs).cpu().numpy()

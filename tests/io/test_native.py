@@ -296,9 +296,9 @@ def test_missing_file_names_it(tmp_path):
     assert isinstance(info.value, CnnlabError)
 
 
-def test_keras_extension_on_save_points_to_cnnlab(tmp_path):
-    with pytest.raises(ConfigError, match=r"m\.cnnlab"):
-        _sequential().save(tmp_path / "m.h5")
+def test_unknown_extension_on_save_lists_the_formats(tmp_path):
+    with pytest.raises(ConfigError, match=r"\.cnnlab"):
+        _sequential().save(tmp_path / "m.pkl")
 
 
 # ------------------------------------------------------------------ atomic writes

@@ -57,6 +57,7 @@ NOT_DATA_LAYERS = {
     "InputSpec": "not a layer",
     "Layer": "the abstract base class",
     "Variable": "not a layer",
+    "TorchModule": "wraps an nn.Module (no config round trip); covered in tests/layers/test_torch_module.py",
 }
 
 

@@ -1,0 +1,187 @@
+"""Run the whole benchmark, one process after another, and write bench/results/<date>-<host>.{json,md,png}.
+
+Usage (from the repository root, in .venv-bench; `make bench` / `make bench-quick`):
+    python bench/run.py --mode full|quick [--update-readme] [--only cnnlab,torch]
+
+Never run two of these at once: each run uses every core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import common  # noqa: E402
+import report  # noqa: E402
+import tools  # noqa: E402
+
+RESULTS = BENCH / "results"
+TOOLS = ("cnnlab", "keras-tf", "keras-torch", "torch")
+# What each mode runs. Full: the issue's work; quick: one epoch of fewer configs (< 5 minutes).
+PLANS = {
+    "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
+             "time90": True, "overhead": True, "scale": True},
+    "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
+              "time90": False, "overhead": True, "scale": False},
+}
+
+
+def _env(tool: str) -> dict:
+    env = dict(os.environ)
+    env.update({"OMP_NUM_THREADS": str(common.threads()), "TF_CPP_MIN_LOG_LEVEL": "2", "KMP_WARNINGS": "0",
+                "PYTHONPATH": os.pathsep.join([str(BENCH), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
+    if tool in ("keras-tf", "keras-torch"):
+        env["KERAS_BACKEND"] = "tensorflow" if tool == "keras-tf" else "torch"
+    return env
+
+
+def run_process(label: str, args: list[str], tool: str, log) -> dict:
+    """Run one runner; return its result line as a dict (or ``{"error": ...}``) and log its output."""
+    print(f"  {label} ...", end=" ", flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(tool), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    log.write(f"===== {label}: {' '.join(args)} (exit {proc.returncode}, {seconds:.1f} s)\n{proc.stdout}\n{proc.stderr}\n")
+    log.flush()
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(common.RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        print(f"FAILED after {seconds:.0f} s: {' | '.join(tail)}")
+        return {"error": "\n".join(tail), "label": label}
+    result = json.loads(lines[-1][len(common.RESULT_PREFIX):])
+    result["process_seconds"] = seconds
+    print(f"{seconds:.0f} s")
+    return result
+
+
+def train_args(tool: str, model: str, batch: int, epochs: int, seed: int, samples: int = 0) -> list[str]:
+    common_args = ["--model", model, "--batch-size", str(batch), "--epochs", str(epochs), "--seed", str(seed),
+                   "--samples", str(samples)]
+    if tool == "torch":
+        return ["bench/run_torch.py", *common_args]
+    return ["bench/run_keras_api.py", "--tool", tool, "--task", "train", *common_args]
+
+
+def machine_info() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "?"
+    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "threads": common.threads(),
+            "platform": platform.platform(), "python": platform.python_version(), "versions": _versions()}
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for dist in ("torch", "tensorflow-cpu", "keras", "numpy", "cnnlab"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=tuple(PLANS), default="quick")
+    parser.add_argument("--only", help="comma-separated tools to run (default: all four)")
+    parser.add_argument("--samples", type=int, default=0,
+                        help="train on the first N samples only, to try the harness out (0: all 48k)")
+    parser.add_argument("--update-readme", action="store_true", help="rewrite README.md's speed table from this run")
+    args = parser.parse_args(argv)
+    plan = {**PLANS[args.mode], "samples": args.samples}
+    run_tools = tuple(args.only.split(",")) if args.only else TOOLS
+    now = datetime.datetime.now().astimezone()
+    machine = machine_info()
+    name = f"{now:%Y-%m-%d}-{machine['host']}" + ("-quick" if args.mode == "quick" else "") + \
+        (f"-{args.samples}" if args.samples else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {"date": now.isoformat(timespec="seconds"), "mode": args.mode, "machine": machine, "plan": plan,
+              "runs": [], "not_run": [], "time_to_90": {}}
+    started = time.perf_counter()
+    sample_args = ["--samples", str(args.samples)] if args.samples else []
+    with open(RESULTS / f"{name}.log", "w") as log, tempfile.TemporaryDirectory() as tmp:
+        print(f"cnnlab bench ({args.mode}) on {machine['cpu']}, {machine['cores']} cores; log: {log.name}")
+        result.update(_probe("peak", [], log))
+        result.update(_probe("macs", [], log))
+        for model, batch in plan["configs"]:
+            for tool in run_tools:
+                label = f"{tool} {model} b{batch} x{plan['epochs']} epochs"
+                result["runs"].append(run_process(label, train_args(tool, model, batch, plan["epochs"], 0, args.samples), tool, log))
+        if "cnnlab" in run_tools and plan["overhead"]:
+            result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
+        if plan["time90"]:
+            split = os.path.join(tmp, "demo_split.npz")
+            _probe("split", ["--out", split], log)
+            for tool in ("cnnlab", "keras-tf"):
+                if tool in run_tools:
+                    result["time_to_90"][tool] = run_process(
+                        f"{tool} main job to 90%", ["bench/run_keras_api.py", "--tool", tool, "--task", "time90",
+                                                    "--split-file", split, "--samples", str(args.samples)], tool, log)
+        for seed in plan["seeds"]:
+            for tool in run_tools:
+                label = f"{tool} cnn b128 seed {seed}"
+                result["runs"].append(run_process(label, train_args(tool, "cnn", 128, plan["epochs"], seed, args.samples), tool, log))
+        if plan["scale"] and "cnnlab" in run_tools:
+            result.update(_probe("scale", sample_args, log))
+    result["bench_seconds"] = time.perf_counter() - started
+    result["not_run"] = not_run(plan, run_tools)
+    report.add_derived(result)
+    paths = report.write_all(result, RESULTS, name)
+    print(f"\n{report.markdown(result)}\n\nwrote {', '.join(str(p.relative_to(ROOT)) for p in paths)} "
+          f"in {result['bench_seconds'] / 60:.1f} min")
+    if args.update_readme:
+        import update_readme
+
+        update_readme.update(ROOT / "README.md", RESULTS / f"{name}.json")
+        print("updated README.md's speed table")
+
+
+def _probe(probe: str, extra: list[str], log) -> dict:
+    result = run_process(f"probe {probe}", ["bench/run_probes.py", probe, *extra], "cnnlab", log)
+    if "error" in result:
+        return {f"{probe}_error": result["error"]}
+    return {k: v for k, v in result.items() if k not in ("probe", "threads", "process_seconds")}
+
+
+def not_run(plan: dict, run_tools) -> list[str]:
+    """What the issue asks for that this run did not measure, in words for the README."""
+    missing = []
+    if plan.get("samples"):
+        missing.append(f"the full 48k training set (this run trained on {plan['samples']} samples)")
+    if ("cnn", 32) not in plan["configs"]:
+        missing.append("two-conv CNN at batch 32 (full bench only)")
+    if plan["epochs"] < 3:
+        missing.append(f"epochs 2..n ({plan['epochs']} epoch per run, so s/epoch includes warm-up)")
+    if not plan["seeds"]:
+        missing.append("accuracy spread over 3 seeds (full bench only)")
+    if not plan["time90"]:
+        missing.append("main job time-to-90% (full bench only)")
+    if not plan["scale"]:
+        missing.append("scale curves (full bench only)")
+    missing += [f"{tools.PEER_NAMES[t]} (excluded with --only)" for t in TOOLS if t not in run_tools]
+    missing.append("GPU runs (no GPU on this machine)")
+    return missing
+
+
+if __name__ == "__main__":
+    main()

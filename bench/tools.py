@@ -1,0 +1,246 @@
+"""Pure functions of the benchmark: epoch medians, FLOP counts, the ratio table, the README block.
+
+Nothing here trains or imports a framework, so it is tested fast
+(tests/bench/test_bench_tools.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import statistics
+from collections.abc import Mapping, Sequence
+
+README_START = "<!-- speed-table:start -->"
+README_END = "<!-- speed-table:end -->"
+PEERS = ("keras-tf", "keras-torch", "torch")
+PEER_NAMES = {"cnnlab": "cnnlab", "keras-tf": "Keras 3 / TensorFlow", "keras-torch": "Keras 3 / torch",
+              "torch": "idiomatic PyTorch"}
+MODEL_NAMES = {"cnn": "two-conv CNN", "lenet": "LeNet-5"}
+TRAIN_FLOPS_PER_MAC = 6  # forward 1x + backward 2x the forward MACs, 2 FLOPs (multiply + add) per MAC
+
+# Targets of issue 6: (figure, peer) -> minimum speed-up of cnnlab (or maximum, where noted).
+TRAIN_TARGETS = {("cnn", "keras-tf"): 2.0, ("cnn", "torch"): 1.5, ("lenet", "keras-tf"): 4.0, ("lenet", "torch"): 2.0}
+PREDICT_TARGETS = {"keras-tf": 2.5, "torch": 1.3}
+RSS_TARGET = 0.6  # cnnlab peak RSS during fit / Keras-TF's, at most
+ACCURACY_POINTS = 0.5  # |cnnlab - peer| test accuracy, in percentage points, at most
+EFFICIENCY_TARGET = 0.60  # achieved training GFLOP/s / measured matmul peak, at least (two-conv CNN, batch 128)
+OVERHEAD_TARGET = 0.03  # fit time / bare-loop time - 1, below
+TIME90_TARGET_S = 90.0  # main job: seconds of fit to 90% test accuracy, at most
+
+
+def median_after_first(epoch_seconds: Sequence[float]) -> float:
+    """Median seconds per epoch over epochs 2..n (the first holds warm-up); with one epoch, that epoch.
+
+    Example:
+        >>> median_after_first([9.0, 4.0, 6.0, 5.0])
+        5.0
+    """
+    if not epoch_seconds:
+        raise ValueError("no epochs were timed")
+    rest = list(epoch_seconds[1:]) or list(epoch_seconds)
+    return float(statistics.median(rest))
+
+
+def train_gflops(forward_macs: int, images_per_s: float) -> float:
+    """Achieved training GFLOP/s: 6 FLOPs per forward MAC per image (see ``TRAIN_FLOPS_PER_MAC``)."""
+    return TRAIN_FLOPS_PER_MAC * forward_macs * images_per_s / 1e9
+
+
+def fit_overhead(fit_seconds: float, bare_seconds: float) -> float:
+    """Extra time of ``fit`` over the bare loop, as a fraction of the bare loop (0.02 = 2%)."""
+    return fit_seconds / bare_seconds - 1.0
+
+
+def demo_recipe(source: str, environ: Mapping[str, str]) -> dict:
+    """Epochs and batch size of the main job, read from its source like the script itself would.
+
+    The script sets ``EPOCHS = int(os.environ.get("CNNLAB_DEMO_EPOCHS", "6"))``;
+    the environment variable wins over the default written there.
+
+    Example:
+        >>> demo_recipe('EPOCHS = int(os.environ.get("E", "6"))\\nBATCH_SIZE = 64', {})
+        {'epochs': 6, 'batch_size': 64}
+    """
+    values = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name in ("EPOCHS", "BATCH_SIZE"):
+                values[name] = _constant_or_env(node.value, environ)
+    missing = {"EPOCHS", "BATCH_SIZE"} - set(values)
+    if missing:
+        raise ValueError(f"the main job's script sets no {sorted(missing)}")
+    return {"epochs": values["EPOCHS"], "batch_size": values["BATCH_SIZE"]}
+
+
+def _constant_or_env(node: ast.expr, environ: Mapping[str, str]) -> int:
+    if isinstance(node, ast.Constant):
+        return int(node.value)
+    for call in ast.walk(node):
+        # os.environ.get("NAME", "default") inside int(...)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "get" \
+                and len(call.args) == 2 and all(isinstance(a, ast.Constant) for a in call.args):
+            name, default = call.args[0].value, call.args[1].value
+            return int(environ.get(name, default))
+    raise ValueError(f"cannot read a number from {ast.unparse(node)!r}")
+
+
+# ---------------------------------------------------------------------------- ratio table
+def _find(runs: Sequence[Mapping], tool: str, model: str, batch_size: int, seed: int = 0) -> Mapping | None:
+    for run in runs:
+        if (run.get("tool"), run.get("model"), run.get("batch_size"), run.get("seed", 0)) == \
+                (tool, model, batch_size, seed) and "error" not in run:
+            return run
+    return None
+
+
+def _row(figure: str, peer: str, ours, theirs, ratio, target_text: str, met) -> dict:
+    return {"figure": figure, "peer": peer, "cnnlab": ours, "peer_value": theirs, "ratio": ratio,
+            "target": target_text, "met": met}
+
+
+def ratio_rows(result: Mapping) -> list[dict]:
+    """One row per (figure, peer): cnnlab's value, the peer's, the ratio, the target and whether it is met.
+
+    Speed ratios are ``peer time / cnnlab time`` (or ``cnnlab rate / peer
+    rate``): above 1 means cnnlab is faster. ``met`` is None where the issue
+    sets no target (Keras on torch) and for figures that were not measured.
+    """
+    runs = result.get("runs", [])
+    rows: list[dict] = []
+    configs = sorted({(r["model"], r["batch_size"]) for r in runs if r.get("tool") == "cnnlab"},
+                     key=lambda c: (c[0] != "cnn", -c[1]))
+    for model, batch in configs:
+        ours = _find(runs, "cnnlab", model, batch)
+        if ours is None:
+            continue
+        label = f"{MODEL_NAMES.get(model, model)} b{batch}"
+        for peer in PEERS:
+            theirs = _find(runs, peer, model, batch)
+            if theirs is None:
+                continue
+            speed = theirs["seconds_per_epoch"] / ours["seconds_per_epoch"]
+            target = TRAIN_TARGETS.get((model, peer))
+            rows.append(_row(f"train s/epoch, {label}", peer, ours["seconds_per_epoch"], theirs["seconds_per_epoch"],
+                             speed, f">= {target}x" if target else "-", None if target is None else speed >= target))
+            diff = 100 * (ours["test_accuracy"] - theirs["test_accuracy"])
+            rows.append(_row(f"test accuracy (points), {label}", peer, 100 * ours["test_accuracy"],
+                             100 * theirs["test_accuracy"], diff, f"within {ACCURACY_POINTS}",
+                             abs(diff) <= ACCURACY_POINTS))
+    ours = _find(runs, "cnnlab", "cnn", 128)
+    if ours is not None:
+        for peer in PEERS:
+            theirs = _find(runs, peer, "cnn", 128)
+            if theirs is None:
+                continue
+            speed = ours["predict_images_per_s"] / theirs["predict_images_per_s"]
+            target = PREDICT_TARGETS.get(peer)
+            rows.append(_row("predict images/s (b128)", peer, ours["predict_images_per_s"],
+                             theirs["predict_images_per_s"], speed, f">= {target}x" if target else "-",
+                             None if target is None else speed >= target))
+        tf_run = _find(runs, "keras-tf", "cnn", 128)
+        if tf_run is not None:
+            ratio = ours["rss_fit_peak_mb"] / tf_run["rss_fit_peak_mb"]
+            rows.append(_row("peak RSS during fit (MiB), two-conv CNN b128", "keras-tf", ours["rss_fit_peak_mb"],
+                             tf_run["rss_fit_peak_mb"], ratio, f"<= {RSS_TARGET}x", ratio <= RSS_TARGET))
+        peak = result.get("matmul_peak_gflops")
+        if peak and ours.get("train_gflops"):
+            share = ours["train_gflops"] / peak
+            rows.append(_row("training GFLOP/s / matmul peak, two-conv CNN b128", "machine", ours["train_gflops"],
+                             peak, share, f">= {EFFICIENCY_TARGET:.0%}", share >= EFFICIENCY_TARGET))
+    overhead = result.get("overhead")
+    if overhead:
+        value = overhead["overhead"]
+        rows.append(_row("fit overhead over a bare loop", "bare loop", overhead["fit_seconds"],
+                         overhead["bare_seconds"], value, f"< {OVERHEAD_TARGET:.0%}", value < OVERHEAD_TARGET))
+    rows.extend(_time90_rows(result.get("time_to_90", {})))
+    return rows
+
+
+def _time90_rows(time90: Mapping) -> list[dict]:
+    ours = time90.get("cnnlab")
+    if not ours:
+        return []
+    ours_s = ours.get("seconds_to_target")
+    rows = [_row("main job: fit seconds to 90% test accuracy", "target", ours_s, TIME90_TARGET_S,
+                 None if ours_s is None else TIME90_TARGET_S / ours_s, f"<= {TIME90_TARGET_S:g} s",
+                 ours_s is not None and ours_s <= TIME90_TARGET_S)]
+    theirs = time90.get("keras-tf")
+    if theirs:
+        theirs_s = theirs.get("seconds_to_target")
+        ratio = theirs_s / ours_s if ours_s and theirs_s else None
+        rows.append(_row("main job: fit seconds to 90% test accuracy", "keras-tf", ours_s, theirs_s, ratio, "-", None))
+    return rows
+
+
+def _number(value, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "ratio":
+        return f"{value:.2f}x"
+    if kind == "share":
+        return f"{value:.0%}"
+    if kind == "points":
+        return f"{value:+.2f}"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _kind(row: Mapping) -> str:
+    figure = row["figure"]
+    if figure.startswith("test accuracy"):
+        return "points"
+    if figure.startswith(("training GFLOP/s", "fit overhead")):
+        return "share"
+    return "ratio"
+
+
+def render_table(rows: Sequence[Mapping]) -> str:
+    """The ratio table in Markdown: figure, peer, both values, ratio, target and ✔/✘ (– without a target)."""
+    lines = ["| figure | vs | cnnlab | peer | ratio | target | met |", "| --- | --- | ---: | ---: | ---: | --- | :-: |"]
+    for row in rows:
+        mark = "–" if row["met"] is None else ("✔" if row["met"] else "✘")
+        lines.append(f"| {row['figure']} | {PEER_NAMES.get(row['peer'], row['peer'])} | "
+                     f"{_number(row['cnnlab'], 'value')} | {_number(row['peer_value'], 'value')} | "
+                     f"{_number(row['ratio'], _kind(row))} | {row['target']} | {mark} |")
+    return "\n".join(lines)
+
+
+def machine_line(result: Mapping) -> str:
+    """``AMD EPYC, 2 cores, torch 2.13.0, TensorFlow 2.21.0, Keras 3.15.1 (host, date, mode)``."""
+    m = result.get("machine", {})
+    versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+    peak = result.get("matmul_peak_gflops")
+    peak_text = f"; fp32 matmul peak {peak:.0f} GFLOP/s" if peak else ""
+    return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores ({m.get('host', '?')}, {result.get('date', '?')}, "
+            f"`make bench{'-quick' if result.get('mode') == 'quick' else ''}`); {versions}{peak_text}")
+
+
+def readme_block(result: Mapping, result_name: str) -> str:
+    """The README's speed section body: machine, table, what was not run, link to the full result."""
+    parts = [f"Measured on {machine_line(result)}.", "", render_table(ratio_rows(result)), ""]
+    skipped = result.get("not_run", [])
+    if skipped:
+        parts += ["Not run: " + "; ".join(skipped) + ".", ""]
+    parts.append(f"Raw figures and chart: `bench/results/{result_name}.json`, `.md`, `.png` "
+                 "(generated by `bench/update_readme.py`; do not edit by hand).")
+    return "\n".join(parts)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with everything between the speed-table markers replaced by ``block``.
+
+    When the markers are absent they are appended at the end, around the block.
+
+    Raises:
+        ValueError: the markers appear more than once or out of order.
+    """
+    starts, ends = text.count(README_START), text.count(README_END)
+    if starts == ends == 0:
+        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        return f"{text}{sep}{README_START}\n{block}\n{README_END}\n"
+    if starts != 1 or ends != 1 or text.index(README_START) > text.index(README_END):
+        raise ValueError(f"README must hold exactly one {README_START} followed by one {README_END}; "
+                         f"found {starts} start and {ends} end marker(s)")
+    head, rest = text.split(README_START)
+    _, tail = rest.split(README_END)
+    return f"{head}{README_START}\n{block}\n{README_END}{tail}"

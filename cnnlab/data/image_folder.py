@@ -1,0 +1,346 @@
+"""``image_dataset_from_directory``: a folder of class sub-folders as a dataset (Keras semantics).
+
+::
+
+    flowers/
+      daisy/   a.jpg b.png ...
+      tulip/   c.jpg ...
+
+gives batches of ``(images, labels)`` with ``class_names == ["daisy", "tulip"]``.
+Images are decoded with Pillow when a batch is drawn, so a folder larger than
+memory works.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from cnnlab.errors import ConfigError, DataError, DatasetNotFoundError, FileFormatError, did_you_mean
+
+# The file types Keras's image_dataset_from_directory accepts.
+ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+# Largest image decoded, in pixels: Pillow's own decompression-bomb bound
+# (PIL.Image.MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3, about 89 megapixels).
+MAX_IMAGE_PIXELS = 89_478_485
+_COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
+_LABEL_MODES = ("int", "categorical", "binary", None)
+_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
+
+
+class ImageFolderDataset:
+    """Batches of ``(images, labels)`` read from image files; what `image_dataset_from_directory` returns.
+
+    Iterating yields NumPy batches: images float32 ``(batch, height, width,
+    channels)`` with values 0..255, and labels per ``label_mode`` (just images
+    when there are no labels). ``fit``, ``evaluate`` and ``predict`` accept it.
+
+    Attributes:
+        class_names: the class names, in label order.
+        file_paths: the image files, in the order of the first epoch.
+    """
+
+    def __init__(self, file_paths: list[str], labels: np.ndarray | None, class_names: list[str] | None,
+                 label_mode: str | None, color_mode: str, batch_size: int | None, image_size: tuple[int, int],
+                 shuffle: bool, seed: int | None, interpolation: str) -> None:
+        self.file_paths = list(file_paths)
+        self.labels = labels
+        self.class_names = class_names
+        self.label_mode = label_mode
+        self.color_mode = color_mode
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.shuffle = shuffle
+        self.interpolation = interpolation
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """Number of batches per epoch (of images when ``batch_size`` is None)."""
+        if self.batch_size is None:
+            return len(self.file_paths)
+        return math.ceil(len(self.file_paths) / self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        order = self._rng.permutation(len(self.file_paths)) if self.shuffle else np.arange(len(self.file_paths))
+        size = self.batch_size or 1
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            images = np.stack([self._load(self.file_paths[i]) for i in idx])
+            labels = None if self.labels is None else self._encode(self.labels[idx])
+            if self.batch_size is None:
+                images, labels = images[0], None if labels is None else labels[0]
+            yield images if labels is None else (images, labels)
+
+    def __repr__(self) -> str:
+        classes = f", {len(self.class_names)} classes" if self.class_names else ""
+        return (f"ImageFolderDataset({len(self.file_paths)} images{classes}, batch_size={self.batch_size}, "
+                f"image_size={self.image_size}, color_mode={self.color_mode!r})")
+
+    def _encode(self, labels: np.ndarray) -> np.ndarray:
+        if self.label_mode == "categorical":
+            return np.eye(len(self.class_names), dtype=np.float32)[labels]
+        if self.label_mode == "binary":
+            return labels.astype(np.float32).reshape(-1, 1)
+        return labels.astype(np.int32)
+
+    def _load(self, path: str) -> np.ndarray:
+        return load_image(path, self.image_size, self.color_mode, self.interpolation)
+
+
+def load_image(path: str | os.PathLike, image_size: tuple[int, int] | None = None, color_mode: str = "rgb",
+               interpolation: str = "bilinear") -> np.ndarray:
+    """Decode one image file to float32 ``(height, width, channels)`` with values 0..255.
+
+    Args:
+        path: the image file.
+        image_size: ``(height, width)`` to resize to, or None to keep its size.
+        color_mode: ``"grayscale"``, ``"rgb"`` or ``"rgba"``.
+        interpolation: resize method, e.g. ``"bilinear"`` (Keras's default).
+
+    Raises:
+        FileFormatError: the file is not a readable image, or is larger than
+            ``MAX_IMAGE_PIXELS`` (a decompression bomb guard).
+    """
+    from PIL import Image
+
+    path = os.fspath(path)
+    mode, _ = _COLOR_MODES[color_mode]
+    if not os.path.isfile(path):
+        what = ("is a folder, not an image file" if os.path.isdir(path) else
+                "is not a regular file (a pipe, socket or device)" if os.path.exists(path) else "does not exist")
+        raise DataError(f"Image '{path}' {what}. Check the path and give an image file. Received: path={path!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise _too_large(path, width, height)
+                img = img.convert(mode)
+                if image_size is not None and img.size != (image_size[1], image_size[0]):
+                    img = img.resize((image_size[1], image_size[0]), _resample(interpolation))
+                return np.asarray(img, dtype=np.float32).reshape(img.size[1], img.size[0], -1)
+    except FileFormatError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise FileFormatError(f"Image '{path}' is too large to decode safely ({err}). Resize it first, or remove "
+                              "it from the folder.") from err
+    except (OSError, ValueError, SyntaxError) as err:
+        raise FileFormatError(
+            f"Cannot read image '{path}': {err}. The file is corrupt or not an image in a supported format "
+            f"({', '.join(ALLOWED_FORMATS)}); remove or replace it."
+        ) from err
+
+
+def _too_large(path: str, width: int, height: int) -> FileFormatError:
+    return FileFormatError(
+        f"Image '{path}' is {width}x{height} = {width * height:,} pixels, more than the limit of "
+        f"{MAX_IMAGE_PIXELS:,} (a guard against decompression bombs). Resize it first, or remove it from the folder."
+    )
+
+
+def _resample(interpolation: str) -> int:
+    from PIL import Image
+
+    return {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC, "area": Image.BOX,
+            "lanczos3": Image.LANCZOS, "lanczos5": Image.LANCZOS}[interpolation]
+
+
+def image_dataset_from_directory(
+    directory: str | os.PathLike,
+    labels: str | Sequence[int] | None = "inferred",
+    label_mode: str | None = "int",
+    class_names: Sequence[str] | None = None,
+    color_mode: str = "rgb",
+    batch_size: int | None = 32,
+    image_size: tuple[int, int] = (256, 256),
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    interpolation: str = "bilinear",
+    follow_links: bool = False,
+    verbose: bool = True,
+):
+    """Read a folder of images, one sub-folder per class, as a dataset (Keras's function).
+
+    Args:
+        directory: the folder. With ``labels="inferred"`` it holds one
+            sub-folder per class; images may be nested deeper inside them.
+        labels: ``"inferred"`` (from the sub-folder names), None (images
+            only), or a list of int labels, one per image file in sorted path order.
+        label_mode: ``"int"`` (int32 ids), ``"categorical"`` (one-hot float32),
+            ``"binary"`` (float32 0/1 of shape ``(batch, 1)``, two classes), or None.
+        class_names: with inferred labels, the sub-folders to use, in label order.
+        color_mode: ``"grayscale"`` (1 channel), ``"rgb"`` (3) or ``"rgba"`` (4).
+        batch_size: images per batch; None yields single images.
+        image_size: ``(height, width)`` every image is resized to.
+        shuffle: shuffle the files (and reshuffle every epoch).
+        seed: seed of the shuffling and of the validation split.
+        validation_split: fraction of the files kept for validation.
+        subset: ``"training"``, ``"validation"`` or ``"both"`` (returns a pair),
+            with ``validation_split``.
+        interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
+            ``"lanczos3"``, ``"lanczos5"``.
+        follow_links: follow symbolic links to sub-folders.
+        verbose: print how many files and classes were found, as Keras does.
+
+    Returns:
+        An :class:`ImageFolderDataset` (a pair of them for ``subset="both"``).
+
+    Shape:
+        - images: float32 ``(batch, height, width, channels)``, values 0..255.
+        - labels: int32 ``(batch,)``, or float32 ``(batch, classes)`` / ``(batch, 1)``.
+
+    Example:
+        >>> train, val = image_dataset_from_directory(  # doctest: +SKIP
+        ...     "flowers", image_size=(64, 64), validation_split=0.2, subset="both", seed=1)
+        >>> train.class_names  # doctest: +SKIP
+        ['daisy', 'tulip']
+    """
+    root = _check_directory(directory)
+    _check_choice("label_mode", label_mode, _LABEL_MODES)
+    _check_choice("color_mode", color_mode, tuple(_COLOR_MODES))
+    _check_choice("interpolation", interpolation, _INTERPOLATIONS)
+    image_size = _check_image_size(image_size)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"image_dataset_from_directory: batch_size must be a positive int or None. "
+                          f"Received: batch_size={batch_size!r}")
+    _check_split(validation_split, subset, shuffle, seed)
+    if labels is None:
+        label_mode = None
+    if class_names is not None and labels != "inferred":
+        raise ConfigError("image_dataset_from_directory: class_names is only valid with labels='inferred'. "
+                          f"Received: labels={labels!r}, class_names={class_names!r}")
+
+    paths, label_ids, names = _index(root, labels, class_names, follow_links)
+    if label_mode == "binary" and len(names) != 2:
+        raise ConfigError(f"image_dataset_from_directory: label_mode='binary' needs exactly 2 classes; "
+                          f"'{root}' has {len(names)}: {names}. Use label_mode='int' or 'categorical'.")
+    if verbose:
+        print(f"Found {len(paths)} files" + (f" belonging to {len(names)} classes." if labels is not None else "."))
+    if shuffle:
+        seed = int(np.random.randint(1_000_000)) if seed is None else seed
+        order = np.random.default_rng(seed).permutation(len(paths))
+        paths = [paths[i] for i in order]
+        label_ids = None if label_ids is None else label_ids[order]
+
+    def make(part: slice, shuffle_part: bool, part_seed: int | None):
+        return ImageFolderDataset(paths[part], None if label_ids is None else label_ids[part], names or None,
+                                  label_mode, color_mode, batch_size, image_size, shuffle_part, part_seed,
+                                  interpolation)
+
+    if not validation_split:
+        return make(slice(None), shuffle, seed)
+    n_val = int(validation_split * len(paths))
+    cut = len(paths) - n_val
+    if cut == 0 or n_val == 0:
+        raise DataError(f"image_dataset_from_directory: validation_split={validation_split} of {len(paths)} files "
+                        "leaves an empty training or validation set. Add images or change the fraction.")
+    train, val = make(slice(0, cut), shuffle, seed), make(slice(cut, None), False, seed)
+    if verbose:
+        if subset in ("training", "both"):
+            print(f"Using {cut} files for training.")
+        if subset in ("validation", "both"):
+            print(f"Using {n_val} files for validation.")
+    return {"training": train, "validation": val, "both": (train, val)}[subset]
+
+
+def _check_directory(directory: Any) -> str:
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ConfigError(f"image_dataset_from_directory: directory must be a path. Received: directory={directory!r}")
+    path = os.fspath(directory)
+    if not os.path.exists(path):
+        raise DatasetNotFoundError(f"Image folder '{path}' does not exist. Give the folder that holds one "
+                                   f"sub-folder per class. Received: directory={path!r}")
+    if not os.path.isdir(path):
+        raise DataError(f"'{path}' is a file, not a folder. Give the folder that holds one sub-folder per class "
+                        f"(e.g. '{os.path.dirname(path) or '.'}'). Received: directory={path!r}")
+    return path
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise ConfigError(f"image_dataset_from_directory: {name} must be one of {shown}."
+                          f"{did_you_mean(str(value), [c for c in choices if c])} Received: {name}={value!r}")
+
+
+def _check_image_size(image_size: Any) -> tuple[int, int]:
+    ok = isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_size)
+    if not ok:
+        raise ConfigError("image_dataset_from_directory: image_size must be (height, width) of positive ints, "
+                          f"e.g. (64, 64). Received: image_size={image_size!r}")
+    return int(image_size[0]), int(image_size[1])
+
+
+def _check_split(validation_split: Any, subset: Any, shuffle: bool, seed: Any) -> None:
+    if subset not in (None, "training", "validation", "both"):
+        raise ConfigError("image_dataset_from_directory: subset must be 'training', 'validation', 'both' or None. "
+                          f"Received: subset={subset!r}")
+    if bool(validation_split) != (subset is not None):
+        raise ConfigError("image_dataset_from_directory: validation_split and subset go together; set both or "
+                          f"neither. Received: validation_split={validation_split!r}, subset={subset!r}")
+    if validation_split and not 0 < validation_split < 1:
+        raise ConfigError("image_dataset_from_directory: validation_split must be a fraction in (0, 1). "
+                          f"Received: validation_split={validation_split!r}")
+    if validation_split and shuffle and seed is None:
+        raise ConfigError("image_dataset_from_directory: with validation_split and shuffle=True, pass a seed so that "
+                          "the training and validation subsets do not overlap, e.g. seed=1337. Received: seed=None")
+
+
+def _index(root: str, labels: Any, class_names: Sequence[str] | None,
+           follow_links: bool) -> tuple[list[str], np.ndarray | None, list[str]]:
+    """The image files under ``root`` (sorted), their label ids, and the class names."""
+    if labels == "inferred":
+        folders = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+        if class_names is not None:
+            missing = [c for c in class_names if c not in folders]
+            if missing:
+                raise DataError(f"image_dataset_from_directory: class_names {missing} have no sub-folder in '{root}'. "
+                                f"Its sub-folders are: {folders}. Received: class_names={list(class_names)!r}")
+            folders = list(class_names)
+        if not folders:
+            raise DataError(f"Image folder '{root}' has no sub-folders. Put the images of each class in their own "
+                            f"sub-folder, e.g. '{root}/cats/1.jpg', '{root}/dogs/2.jpg'.")
+        paths, ids = [], []
+        for label, folder in enumerate(folders):
+            found = _image_files(os.path.join(root, folder), follow_links)
+            paths += found
+            ids += [label] * len(found)
+        _require_images(paths, root)
+        return paths, np.asarray(ids, dtype=np.int64), list(folders)
+    paths = _image_files(root, follow_links)
+    _require_images(paths, root)
+    if labels is None:
+        return paths, None, []
+    if isinstance(labels, str) or not isinstance(labels, Sequence | np.ndarray):
+        raise ConfigError("image_dataset_from_directory: labels must be 'inferred', None, or a list of int labels "
+                          f"(one per image file, in sorted path order). Received: labels={labels!r:.80}")
+    ids = np.asarray(labels)
+    if len(ids) != len(paths):
+        raise DataError(f"image_dataset_from_directory: {len(ids)} labels were given for {len(paths)} image files "
+                        f"in '{root}'. Give one label per file, in sorted path order.")
+    if ids.dtype.kind not in "iu" or (ids.size and ids.min() < 0):
+        raise DataError("image_dataset_from_directory: labels must be non-negative ints (class ids).")
+    return paths, ids.astype(np.int64), [str(i) for i in range(int(ids.max()) + 1)]
+
+
+def _image_files(folder: str, follow_links: bool) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow_links):
+        dirnames.sort()
+        found += [os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(ALLOWED_FORMATS)]
+    return sorted(found)
+
+
+def _require_images(paths: list[str], root: str) -> None:
+    if not paths:
+        raise DataError(f"Image folder '{root}' holds no images (looked for {', '.join(ALLOWED_FORMATS)} files, "
+                        "also in sub-folders). Check the path, or add images.")

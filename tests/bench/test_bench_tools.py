@@ -1,0 +1,229 @@
+"""Pure functions of the benchmark (bench/tools.py): no training, no framework imports."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import models, tools  # noqa: E402
+
+
+# ------------------------------------------------------------------ epoch medians
+def test_median_skips_the_first_epoch():
+    # epochs 2..4 are 4, 6, 5 -> sorted 4, 5, 6 -> median 5 (the 30 s warm-up epoch is ignored)
+    assert tools.median_after_first([30.0, 4.0, 6.0, 5.0]) == 5.0
+
+
+def test_median_of_two_remaining_epochs_is_their_mean():
+    assert tools.median_after_first([10.0, 3.0, 5.0]) == 4.0
+
+
+def test_median_with_one_epoch_is_that_epoch():
+    assert tools.median_after_first([7.5]) == 7.5
+
+
+def test_median_of_no_epochs_raises():
+    with pytest.raises(ValueError, match="no epochs"):
+        tools.median_after_first([])
+
+
+# ---------------------------------------------------------------------- FLOP rates
+def test_train_gflops_counts_six_flops_per_forward_mac():
+    # 4,153,064 MACs/image (two-conv CNN) x 6 x 4,000 images/s = 99.67 GFLOP/s
+    assert tools.train_gflops(4_153_064, 4_000) == pytest.approx(99.673536)
+
+
+def test_forward_macs_of_the_benchmarked_models_match_the_hand_count():
+    import cnnlab
+    from cnnlab.inspect import summary_rows
+    from cnnlab.inspect.shape_math import layer_macs
+
+    def macs(name):
+        model = models.keras_model(cnnlab, name)
+        return sum(layer_macs(r.layer, r.input_shape, r.output_shape) for r in summary_rows(model))
+
+    # two-conv CNN: 28*28*3*3*1*32 + 14*14*3*3*32*64 + 7*7*64*100 + 100*10
+    #             = 225,792 + 3,612,672 + 313,600 + 1,000 = 4,153,064
+    assert macs("cnn") == 4_153_064
+    # LeNet-5: 28*28*5*5*1*6 + 10*10*5*5*6*16 + 400*120 + 120*84 + 84*10
+    #        = 117,600 + 240,000 + 48,000 + 10,080 + 840 = 416,520
+    assert macs("lenet") == 416_520
+
+
+def test_fit_overhead_is_relative_to_the_bare_loop():
+    assert tools.fit_overhead(10.3, 10.0) == pytest.approx(0.03)
+
+
+# ------------------------------------------------------------------- demo recipe
+DEMO_SOURCE = '''
+import os
+EPOCHS = int(os.environ.get("CNNLAB_DEMO_EPOCHS", "6"))
+BATCH_SIZE = int(os.environ.get("CNNLAB_DEMO_BATCH", "64"))
+RUN_DIR = os.environ.get("CNNLAB_DEMO_DIR", "runs/demo")
+'''
+
+
+def test_demo_recipe_reads_the_defaults_written_in_the_script():
+    assert tools.demo_recipe(DEMO_SOURCE, {}) == {"epochs": 6, "batch_size": 64}
+
+
+def test_demo_recipe_environment_overrides_the_defaults():
+    env = {"CNNLAB_DEMO_EPOCHS": "3", "CNNLAB_DEMO_BATCH": "128"}
+    assert tools.demo_recipe(DEMO_SOURCE, env) == {"epochs": 3, "batch_size": 128}
+
+
+def test_demo_recipe_accepts_plain_constants():
+    assert tools.demo_recipe("EPOCHS = 4\nBATCH_SIZE = 32\n", {}) == {"epochs": 4, "batch_size": 32}
+
+
+def test_demo_recipe_without_batch_size_raises():
+    with pytest.raises(ValueError, match="BATCH_SIZE"):
+        tools.demo_recipe("EPOCHS = 4\n", {})
+
+
+def test_demo_recipe_matches_the_real_example_script():
+    source = (Path(__file__).resolve().parents[2] / "examples" / "fashion_mnist_cnn.py").read_text()
+    recipe = tools.demo_recipe(source, {})
+    assert recipe["epochs"] >= 1 and recipe["batch_size"] >= 1
+
+
+# ------------------------------------------------------------------- ratio table
+def _run(tool, model="cnn", batch=128, s=10.0, acc=0.90, ips=10_000.0, rss=500.0, seed=0):
+    return {"tool": tool, "model": model, "batch_size": batch, "seed": seed, "seconds_per_epoch": s,
+            "test_accuracy": acc, "predict_images_per_s": ips, "rss_fit_peak_mb": rss, "samples": 48_000}
+
+
+def _rows_by(rows, figure_start, peer):
+    return [r for r in rows if r["figure"].startswith(figure_start) and r["peer"] == peer]
+
+
+def test_train_ratio_is_peer_time_over_cnnlab_time_with_the_issue_target():
+    result = {"runs": [_run("cnnlab", s=8.0), _run("keras-tf", s=20.0), _run("torch", s=10.0)]}
+    rows = tools.ratio_rows(result)
+    (tf_row,) = _rows_by(rows, "train s/epoch", "keras-tf")
+    (torch_row,) = _rows_by(rows, "train s/epoch", "torch")
+    assert tf_row["ratio"] == pytest.approx(2.5) and tf_row["met"] is True  # 20 / 8 >= 2.0
+    assert torch_row["ratio"] == pytest.approx(1.25) and torch_row["met"] is False  # 10 / 8 < 1.5
+
+
+def test_lenet_uses_its_own_targets():
+    result = {"runs": [_run("cnnlab", "lenet", 32, s=4.0), _run("keras-tf", "lenet", 32, s=12.0)]}
+    (row,) = _rows_by(tools.ratio_rows(result), "train s/epoch", "keras-tf")
+    assert row["target"] == ">= 4.0x" and row["met"] is False  # 12 / 4 = 3 < 4
+
+
+def test_keras_on_torch_has_no_target():
+    result = {"runs": [_run("cnnlab"), _run("keras-torch", s=30.0)]}
+    (row,) = _rows_by(tools.ratio_rows(result), "train s/epoch", "keras-torch")
+    assert row["met"] is None and row["target"] == "-"
+
+
+def test_accuracy_within_half_a_point_either_way_is_met():
+    result = {"runs": [_run("cnnlab", acc=0.9010), _run("keras-tf", acc=0.9050), _run("torch", acc=0.8940)]}
+    rows = tools.ratio_rows(result)
+    (tf_row,) = _rows_by(rows, "test accuracy", "keras-tf")
+    (torch_row,) = _rows_by(rows, "test accuracy", "torch")
+    assert tf_row["ratio"] == pytest.approx(-0.40) and tf_row["met"] is True
+    assert torch_row["ratio"] == pytest.approx(0.70) and torch_row["met"] is False
+
+
+def test_predict_and_rss_ratios_compare_the_cnn_at_batch_128():
+    result = {"runs": [_run("cnnlab", ips=30_000, rss=300), _run("keras-tf", ips=10_000, rss=600)]}
+    rows = tools.ratio_rows(result)
+    (predict,) = _rows_by(rows, "predict", "keras-tf")
+    (rss,) = _rows_by(rows, "peak RSS", "keras-tf")
+    assert predict["ratio"] == pytest.approx(3.0) and predict["met"] is True
+    assert rss["ratio"] == pytest.approx(0.5) and rss["met"] is True
+
+
+def test_efficiency_is_achieved_gflops_over_matmul_peak():
+    ours = {**_run("cnnlab"), "train_gflops": 90.0}
+    (row,) = _rows_by(tools.ratio_rows({"runs": [ours], "matmul_peak_gflops": 180.0}), "training GFLOP/s", "machine")
+    assert row["ratio"] == pytest.approx(0.5) and row["met"] is False
+
+
+def test_failed_runs_are_left_out_of_the_table():
+    result = {"runs": [_run("cnnlab"), {"tool": "keras-tf", "model": "cnn", "batch_size": 128, "error": "boom"}]}
+    assert _rows_by(tools.ratio_rows(result), "train s/epoch", "keras-tf") == []
+
+
+def test_other_seeds_do_not_replace_seed_zero():
+    result = {"runs": [_run("cnnlab", s=5.0), _run("torch", s=10.0), _run("torch", s=1.0, seed=1)]}
+    (row,) = _rows_by(tools.ratio_rows(result), "train s/epoch", "torch")
+    assert row["ratio"] == pytest.approx(2.0)
+
+
+def test_overhead_and_time_to_90_rows():
+    result = {"runs": [], "overhead": {"fit_seconds": 10.2, "bare_seconds": 10.0, "overhead": 0.02},
+              "time_to_90": {"cnnlab": {"seconds_to_target": 60.0}, "keras-tf": {"seconds_to_target": 150.0}}}
+    rows = tools.ratio_rows(result)
+    (overhead,) = _rows_by(rows, "fit overhead", "bare loop")
+    (target,) = _rows_by(rows, "main job", "target")
+    (peer,) = _rows_by(rows, "main job", "keras-tf")
+    assert overhead["met"] is True
+    assert target["met"] is True and target["cnnlab"] == 60.0
+    assert peer["ratio"] == pytest.approx(2.5)
+
+
+def test_time_to_90_never_reached_is_not_met():
+    (row,) = tools.ratio_rows({"runs": [], "time_to_90": {"cnnlab": {"seconds_to_target": None}}})
+    assert row["met"] is False and row["ratio"] is None
+
+
+def test_rendered_table_marks_met_missed_and_untargeted_rows():
+    result = {"runs": [_run("cnnlab", s=8.0), _run("keras-tf", s=20.0), _run("torch", s=10.0),
+                       _run("keras-torch", s=30.0)]}
+    lines = tools.render_table(tools.ratio_rows(result)).splitlines()
+    tf_line = next(ln for ln in lines if "train" in ln and "TensorFlow" in ln)
+    torch_line = next(ln for ln in lines if "train" in ln and "idiomatic PyTorch" in ln)
+    keras_torch_line = next(ln for ln in lines if "train" in ln and "Keras 3 / torch" in ln)
+    assert "2.50x" in tf_line and tf_line.endswith("| ✔ |")
+    assert "1.25x" in torch_line and torch_line.endswith("| ✘ |")
+    assert keras_torch_line.endswith("| – |")
+
+
+# ------------------------------------------------------------------ README block
+def test_replace_block_rewrites_only_between_the_markers():
+    text = f"# cnnlab\n\nintro\n\n{tools.README_START}\nold table\n{tools.README_END}\n\n## Next\nkept\n"
+    out = tools.replace_block(text, "new table")
+    assert out == f"# cnnlab\n\nintro\n\n{tools.README_START}\nnew table\n{tools.README_END}\n\n## Next\nkept\n"
+
+
+def test_replace_block_is_idempotent():
+    text = f"a\n{tools.README_START}\nx\n{tools.README_END}\nb\n"
+    once = tools.replace_block(text, "table")
+    assert tools.replace_block(once, "table") == once
+
+
+def test_replace_block_appends_markers_when_absent():
+    out = tools.replace_block("# cnnlab\n", "table")
+    assert out == f"# cnnlab\n\n{tools.README_START}\ntable\n{tools.README_END}\n"
+
+
+def test_replace_block_on_an_empty_readme():
+    assert tools.replace_block("", "t") == f"{tools.README_START}\nt\n{tools.README_END}\n"
+
+
+@pytest.mark.parametrize("text", [
+    f"{tools.README_END}\n{tools.README_START}\n",
+    f"{tools.README_START}\n{tools.README_START}\n{tools.README_END}\n",
+    f"{tools.README_START}\nno end\n",
+])
+def test_replace_block_rejects_broken_markers(text):
+    with pytest.raises(ValueError, match="exactly one"):
+        tools.replace_block(text, "t")
+
+
+def test_readme_block_names_the_machine_and_what_was_not_run():
+    result = {"date": "2025-01-02T03:04:05+00:00", "mode": "full", "matmul_peak_gflops": 181.0,
+              "machine": {"cpu": "AMD EPYC", "cores": 2, "host": "box", "versions": {"torch": "2.13.0"}},
+              "runs": [_run("cnnlab", s=8.0), _run("keras-tf", s=20.0)], "not_run": ["scale curves"]}
+    block = tools.readme_block(result, "2025-01-02-box")
+    assert "AMD EPYC, 2 cores (box, 2025-01-02T03:04:05+00:00, `make bench`)" in block
+    assert "fp32 matmul peak 181 GFLOP/s" in block
+    assert "Not run: scale curves." in block
+    assert "bench/results/2025-01-02-box.json" in block
