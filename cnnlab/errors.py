@@ -53,6 +53,22 @@ class NotCompiledError(CnnlabError, RuntimeError):
     """``fit``/``evaluate`` called before ``compile``."""
 
 
+class StrategyUnavailableError(CnnlabError, RuntimeError):
+    """A distribution strategy that cannot run on this installation."""
+
+
+class LaunchError(CnnlabError, RuntimeError):
+    """A distributed run could not start or did not finish."""
+
+
+class WorkerFailedError(LaunchError):
+    """A worker process exited with an error; the launcher stopped the others."""
+
+
+class RendezvousTimeoutError(LaunchError, TimeoutError):
+    """Not every node joined the rendezvous within the join timeout."""
+
+
 class CheckpointError(CnnlabError, OSError):
     """A checkpoint or model file could not be written."""
 

@@ -23,25 +23,13 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 
-from cnnlab.errors import CnnlabError, ConfigError
+from cnnlab.errors import CnnlabError, ConfigError, LaunchError, RendezvousTimeoutError, WorkerFailedError
 
 DOCS_PAGE = "docs/distributed.md"
 # torchrun's default port for the c10d rendezvous (torch/distributed/run.py, --rdzv-endpoint).
 DEFAULT_RDZV_PORT = 29400
 # Seconds between looks at the rendezvous state while waiting for nodes.
 _WATCH_INTERVAL = 0.2
-
-
-class LaunchError(CnnlabError, RuntimeError):
-    """A distributed run could not start or did not finish."""
-
-
-class WorkerFailedError(LaunchError):
-    """A worker process exited with an error; the launcher stopped the others."""
-
-
-class RendezvousTimeoutError(LaunchError, TimeoutError):
-    """Not every node joined the rendezvous within the join timeout."""
 
 
 def torchrun_args(script: str, script_args: Sequence[str] = (), nproc_per_node: int = 1, nnodes: int = 1,

@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 
 from cnnlab.distribute.replicas import ReplicaSync
-from cnnlab.errors import CnnlabError, ConfigError
+from cnnlab.errors import ConfigError, StrategyUnavailableError
 
 DOCS_PAGE = "docs/distributed.md"
 # Seconds a collective may wait for the other replicas before failing. torch's
@@ -39,10 +39,6 @@ DOCS_PAGE = "docs/distributed.md"
 DEFAULT_TIMEOUT_SECONDS = 300
 TIMEOUT_ENV_VAR = "CNNLAB_DISTRIBUTED_TIMEOUT"
 _TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-
-
-class StrategyUnavailableError(CnnlabError, RuntimeError):
-    """A distribution strategy that cannot run on this installation."""
 
 
 class Strategy:

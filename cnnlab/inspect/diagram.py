@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-from matplotlib.path import Path
-from matplotlib.textpath import TextPath
+if TYPE_CHECKING:
+    import matplotlib.figure
+
 
 from cnnlab.errors import ConfigError
 from cnnlab.inspect.diagram_graph import DiagramGraph, DiagramNode, diagram_graph
@@ -41,6 +40,9 @@ class _Box:
 
 
 def _text_width(text: str, size: float, bold: bool = False) -> float:
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
     prop = FontProperties(weight="bold" if bold else "normal")
     return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72.0
 
@@ -112,7 +114,7 @@ def _ranks(graph: DiagramGraph):
 
 def draw_model(model, show_shapes: bool = False, show_dtype: bool = False, show_layer_names: bool = True,
                rankdir: str = "TB", expand_nested: bool = False, dpi: int = 96,
-               show_layer_activations: bool = False, show_trainable: bool = False) -> Figure:
+               show_layer_activations: bool = False, show_trainable: bool = False) -> "matplotlib.figure.Figure":
     """Draw the diagram of ``model`` on a new matplotlib Figure (arguments as :func:`plot_model`)."""
     if rankdir not in ("TB", "LR"):
         raise ConfigError(f"plot_model: rankdir must be 'TB' (top to bottom) or 'LR' (left to right). "
@@ -143,6 +145,8 @@ def draw_model(model, show_shapes: bool = False, show_dtype: bool = False, show_
             centre[m] = (c, total_along - a) if vertical else (a, total_across - c)
         offset += d + RANK_GAP
     width, height = (total_across, total_along) if vertical else (total_along, total_across)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
@@ -176,6 +180,8 @@ def _cross_positions(members, preds, across) -> dict[str, float]:
 
 def _draw_box(ax, box: _Box, centre) -> None:
     x, y = centre[0] - box.width / 2, centre[1] - box.height / 2
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(FancyBboxPatch((x, y), box.width, box.height, boxstyle="round,pad=0,rounding_size=0.06",
                                 facecolor="white", edgecolor="#555555", linewidth=1.0))
     title_h = TITLE_SIZE / 72.0 * 1.25 + PAD
@@ -214,6 +220,9 @@ def _draw_arrows(ax, graph, boxes, centre, waypoints, vertical: bool) -> None:
         points = [_anchor(boxes[u], centre[u], starts[(u, v)], vertical, leaving=True)]
         points += [centre[w] for w in waypoints[(u, v)]]
         points.append(_anchor(boxes[v], centre[v], ends[(u, v)], vertical, leaving=False))
+        from matplotlib.patches import FancyArrowPatch
+        from matplotlib.path import Path
+
         codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
         ax.add_patch(FancyArrowPatch(path=Path(points, codes), arrowstyle="-|>", mutation_scale=12,
                                      color="#444444", linewidth=1.0, shrinkA=0, shrinkB=0))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -25,6 +24,8 @@ def _pyplot():
     if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
             and "MPLBACKEND" not in os.environ and "matplotlib.pyplot" not in sys.modules
             and "ipykernel" not in sys.modules):
+        import matplotlib
+
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

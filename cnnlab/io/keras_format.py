@@ -24,9 +24,13 @@ import stat
 import warnings
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import h5py
 
 from cnnlab.errors import CnnlabError, ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write

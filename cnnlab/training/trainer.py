@@ -262,6 +262,7 @@ class Trainer:
             loss = self._add_penalties(loss_fn(y, z, sample_weight))
             with torch.no_grad():
                 y_pred = activation(z.detach())
+            self._ensure_metrics(y_pred)
         else:
             y_pred = self._forward(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)

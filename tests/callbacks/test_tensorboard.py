@@ -1,7 +1,6 @@
 """TensorBoard callback and cnnlab.summary, read back with TensorBoard's own event reader."""
 
 import os
-import warnings
 
 import numpy as np
 import pytest

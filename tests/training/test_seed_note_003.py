@@ -123,11 +123,6 @@ def _mlp(declare_input=True):
 # ---------------------------------------------------------------- chapter 2: the first model
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cnnlab bug: fit() on a model unbuilt at compile() (Sequential without an input shape) whose softmax output "
-    "takes the logits fast path never builds the metric trackers: AttributeError: 'Sequential' object has no "
-    "attribute '_loss_tracker' (Trainer.train_step uses self._loss_tracker; _ensure_metrics is only called from "
-    "compute_loss, which the fast path skips)."))
 def test_note_003_mlp_sequential_builds_on_fit_with_the_note_parameter_counts(mnist_like):
     (x_train, y_train), (x_test, y_test) = mnist_like
     model = _mlp(declare_input=False)
