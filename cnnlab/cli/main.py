@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verb = next((a for a in argv if a in VERBS), None)
         sys.stderr.write(f"cnnlab: error: {err} (see 'cnnlab {verb + ' ' if verb else ''}--help')\n")
         return USAGE_ERROR
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # verbs that re-launch themselves need it
     if args.verb is None:
         parser.print_help()
         return USAGE_ERROR

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import shutil
+import tempfile
 import warnings
 
 from cnnlab.cli import _args, _data, _models, _training
@@ -15,6 +17,7 @@ EXAMPLES = """  cnnlab train --model lenet5 --data digits --epochs 5 --out runs/
   cnnlab train --model fashion_cnn --data fashion_mnist --epochs 10 --early-stopping 2
   cnnlab train --model my_model.py --data photos/ --image-size 64,64 --optimizer sgd --lr 0.01
   cnnlab train --model config.json --data mnist --limit 2000 --epochs 1   (a quick trial)
+  cnnlab train --model lenet5 --data fashion_mnist --distributed 2         (data-parallel on 2 processes)
   tensorboard --logdir runs/lenet/events                                   (then watch the curves)"""
 # The report's confusion matrix and examples use at most this many test images.
 REPORT_MAX_IMAGES = 10_000
@@ -39,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", type=_args.positive_int, default=1, metavar="N",
+                        help="train data-parallel on N processes of this machine (torchrun; --batch-size is global)")
     _args.add_limit(parser)
     _args.add_folder_options(parser)
 
@@ -46,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnlab import callbacks, utils
 
+    if args.distributed > 1 and "RANK" not in os.environ:
+        return _launch_workers(args.argv, args.distributed)
+    chief, args.distributed = _join_replicas()
     utils.set_random_seed(args.seed)
     data = _data.load(args.data, limit=args.limit, val_split=args.val_split, seed=args.seed,
                       image_size=args.image_size, color_mode=args.color_mode, batch_size=args.batch_size)
@@ -54,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     model.compile(optimizer=_training.make_optimizer(args.optimizer, args.lr), loss=_training.LOSS,
                   metrics=["accuracy"])
     out = args.out or os.path.join("runs", f"{_models.describe(args.model)}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    config = {k: v for k, v in vars(args).items() if k not in ("run", "debug")}
+    if not chief:  # every replica trains, only the first one writes the run folder
+        out = tempfile.mkdtemp(prefix="cnnlab-replica-")
+    config = {k: v for k, v in vars(args).items() if k not in ("run", "debug", "argv")}
     run_folder = RunFolder(out, config, overwrite=args.overwrite)
     cbs = [callbacks.CSVLogger(run_folder.file(HISTORY_FILE))]
     tensorboard = _tensorboard(run_folder.file(EVENTS_DIR))
@@ -74,10 +84,43 @@ def run(args: argparse.Namespace) -> int:
         results = _training.evaluate(model, data.test)
         run_folder.update(results={"test": results, "epochs_run": len(history.epoch), "train_seconds": round(seconds, 3),
                                    **_best(history.history)})
-        if not args.no_report:
+        if not args.no_report:  # on every replica: the report's evaluate() is a collective call
             _write_report(model, data, history, run_folder)
-    _print_done(run_folder, results, data, tensorboard is not None)
+    if chief:
+        _print_done(run_folder, results, data, tensorboard is not None)
+    else:
+        shutil.rmtree(run_folder.path, ignore_errors=True)
     return 0
+
+
+def _launch_workers(argv: list[str], processes: int) -> int:
+    """Re-run this same command on ``processes`` workers through torchrun."""
+    from cnnlab.distribute.launch import launch
+
+    launch("cnnlab.cli.main", _without_option(argv, "--distributed"), nproc_per_node=processes, module=True)
+    return 0
+
+
+def _without_option(argv: list[str], option: str) -> list[str]:
+    result, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == option:
+            skip = True
+        elif not item.startswith(option + "="):
+            result.append(item)
+    return result
+
+
+def _join_replicas() -> tuple[bool, int]:
+    """Join the torchrun group when launched by it; (is this the process that writes files, replicas)."""
+    if "RANK" not in os.environ:
+        return True, 1
+    from cnnlab.distribute import MirroredStrategy
+
+    strategy = MirroredStrategy()
+    return strategy.is_chief, strategy.num_replicas_in_sync
 
 
 def _tensorboard(log_dir: str):
