@@ -71,3 +71,20 @@ bench: $(BENCH_STAMP) data
 
 bench-quick: $(BENCH_STAMP) data
 	$(BENCH_VENV)/bin/python bench/run.py --mode quick
+
+# Robustness: the bad-input matrix, kill points, crafted files, fuzzing and memory
+# bounds, recorded into docs/robustness.md (generated, never typed by hand).
+.PHONY: robustness-report fuzz-long
+ROBUSTNESS_JSON := build/robustness.json
+
+robustness-report: $(STAMP)
+	mkdir -p build
+	CNNLAB_ROBUSTNESS_JSON=$(ROBUSTNESS_JSON) $(PY) -m pytest tests/robustness -m 'slow or not slow'
+	$(PY) scripts/robustness_report.py $(ROBUSTNESS_JSON) docs/robustness.md
+
+# Longer fuzzing: 20x the examples of `make test`, then a time-boxed atheris run when it installs.
+fuzz-long: $(STAMP)
+	CNNLAB_FUZZ_EXAMPLES=3000 $(PY) -m pytest tests/robustness/test_fuzz_readers.py
+	@if $(PY) -c 'import atheris' 2>/dev/null; then \
+		$(PY) tests/robustness/atheris_fuzz.py -max_total_time=120; \
+	else echo "atheris is not installed (pip install atheris); skipped the coverage-guided run"; fi

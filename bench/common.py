@@ -13,6 +13,10 @@ import resource
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11+; annotations are not evaluated at run time here
 
 import numpy as np
 
@@ -51,7 +55,7 @@ def bench_split(layout: str = "nhwc") -> dict[str, np.ndarray]:
     """
     (x, y), (x_test, y_test) = load_raw()
     shape = (-1, 28, 28, 1) if layout == "nhwc" else (-1, 1, 28, 28)
-    scale = lambda a: (a.astype(np.float32) / 255.0).reshape(shape)  # noqa: E731
+    scale = lambda a: (a.astype(np.float32) / 255.0).reshape(shape)
     return {"x_train": scale(x[:TRAIN_SIZE]), "y_train": y[:TRAIN_SIZE].astype(np.int64),
             "x_val": scale(x[TRAIN_SIZE:]), "y_val": y[TRAIN_SIZE:].astype(np.int64),
             "x_test": scale(x_test), "y_test": y_test.astype(np.int64)}
@@ -94,7 +98,7 @@ class RssSampler:
         self.peak = max(self.peak, rss)
         self.marks.append(round(rss, 1))
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> Self:
         self.peak = current_rss_mb()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

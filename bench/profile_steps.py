@@ -10,13 +10,12 @@ import argparse
 import sys
 import time
 
+import common
+import models
 import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.data import DataLoader, TensorDataset
-
-import common
-import models
 
 
 def profile_cnnlab(model_name: str, batch: int, steps: int):

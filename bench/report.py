@@ -40,8 +40,8 @@ def seed_spread(runs) -> dict:
 
 
 def _figures_table(result: Mapping) -> str:
-    lines = ["| tool | model | batch | s/epoch | epochs (s) | test acc | predict img/s | peak RSS fit (MiB) | "
-             "train GFLOP/s | % of peak |", "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [("| tool | model | batch | s/epoch | epochs (s) | test acc | predict img/s | peak RSS fit (MiB) | "
+              "train GFLOP/s | % of peak |"), "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for run in result["runs"]:
         if "error" in run:
             lines.append(f"| {run.get('label', '?')} | failed: {run['error'].splitlines()[-1][:80]} | | | | | | | | |")
@@ -108,7 +108,7 @@ def chart(result: Mapping, path: Path) -> None:
     runs = [r for r in result["runs"] if "error" not in r and r.get("seed", 0) == 0]
     configs = list(dict.fromkeys((r["model"], r["batch_size"]) for r in runs))
     tools_present = [t for t in TOOL_ORDER if any(r["tool"] == t for r in runs)]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [max(len(configs), 1), 1, 1]})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5), gridspec_kw={"width_ratios": [max(len(configs), 1), 1, 1]})
     width = 0.8 / max(len(tools_present), 1)
     for i, tool in enumerate(tools_present):
         values = [next((r["seconds_per_epoch"] for r in runs if r["tool"] == tool
@@ -120,12 +120,12 @@ def chart(result: Mapping, path: Path) -> None:
     axes[0].set_ylabel("seconds per epoch (lower is better)")
     axes[0].set_title("training")
     axes[0].legend(fontsize=8)
-    for ax, key, title in ((axes[1], "predict_images_per_s", "predict images/s, 10k test (higher is better)"),
-                           (axes[2], "rss_fit_peak_mb", "peak RSS during fit, MiB (lower is better)")):
+    for ax, key, title in ((axes[1], "predict_images_per_s", "predict, 10k test images\nimages/s (higher is better)"),
+                           (axes[2], "rss_fit_peak_mb", "peak RSS during fit\nMiB (lower is better)")):
         pairs = [(t, next((r[key] for r in runs if r["tool"] == t and r["model"] == "cnn"
                            and r["batch_size"] == 128), None)) for t in tools_present]
         pairs = [(t, v) for t, v in pairs if v is not None]
-        bars = ax.bar([tools.PEER_NAMES[t].replace(" / ", "/\n") for t, _ in pairs], [v for _, v in pairs],
+        bars = ax.bar([_short_name(t) for t, _ in pairs], [v for _, v in pairs],
                       color=[TOOL_COLOURS[t] for t, _ in pairs])
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
         ax.set_title(f"two-conv CNN b128: {title}", fontsize=9)
@@ -136,6 +136,10 @@ def chart(result: Mapping, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _short_name(tool: str) -> str:
+    return tools.PEER_NAMES[tool].replace(" / ", "/\n").replace("idiomatic ", "idiomatic\n")
 
 
 def write_all(result: Mapping, folder: Path, name: str) -> list[Path]:

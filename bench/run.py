@@ -24,9 +24,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-import common  # noqa: E402
-import report  # noqa: E402
-import tools  # noqa: E402
+import common
+import report
+import tools
 
 RESULTS = BENCH / "results"
 TOOLS = ("cnnlab", "keras-tf", "keras-torch", "torch")
@@ -52,7 +52,8 @@ def run_process(label: str, args: list[str], tool: str, log) -> dict:
     """Run one runner; return its result line as a dict (or ``{"error": ...}``) and log its output."""
     print(f"  {label} ...", end=" ", flush=True)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(tool), capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(tool), capture_output=True, text=True,
+                          check=False)  # a failed runner is recorded, the job goes on
     seconds = time.perf_counter() - start
     log.write(f"===== {label}: {' '.join(args)} (exit {proc.returncode}, {seconds:.1f} s)\n{proc.stdout}\n{proc.stderr}\n")
     log.flush()

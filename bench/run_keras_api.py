@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import common
 import models
+import numpy as np
 import tools
 
 TOOLS = ("cnnlab", "keras-tf", "keras-torch")

@@ -12,13 +12,12 @@ import statistics
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-
 import common
 import models
+import numpy as np
 import tools
+import torch
+import torch.nn.functional as F
 
 MATMUL_SIZE = 2048  # square fp32 matrices for the peak: big enough for the BLAS to reach its best rate
 
@@ -144,7 +143,7 @@ def scale_curves(quick: bool, limit: int = 0) -> dict:
     by_batch = {b: _epoch_seconds(model, x[:n_batch], y[:n_batch], b, 1) for b in batch_sizes}
     predict = {}
     for b in (8, 32, 128, 512, 2048):
-        _, seconds = common.timed_predict(lambda a: model.predict(a, batch_size=b, verbose=0), data["x_test"], 2)
+        _, seconds = common.timed_predict(lambda a, b=b: model.predict(a, batch_size=b, verbose=0), data["x_test"], 2)
         predict[b] = len(data["x_test"]) / min(seconds)
     return {"scale": {"epoch_seconds_vs_samples": by_samples, "epoch_seconds_vs_batch_12k": by_batch,
                       "predict_images_per_s_vs_batch": predict}}

@@ -14,14 +14,13 @@ import argparse
 import platform
 import sys
 
+import common
+import models
 import numpy as np
+import tools
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-
-import common
-import models
-import tools
 
 
 def train_one_epoch(model, loader, criterion, optimizer) -> tuple[float, float]:

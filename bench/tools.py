@@ -182,6 +182,8 @@ def _number(value, kind: str) -> str:
         return f"{value:.0%}"
     if kind == "points":
         return f"{value:+.2f}"
+    if abs(value) < 10:
+        return f"{value:.2f}"
     return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 

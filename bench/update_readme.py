@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
 
-import tools  # noqa: E402
+if __package__:  # imported as bench.update_readme (the tests)
+    from bench import tools
+else:  # run as a script from bench/ or imported by bench/run.py
+    sys.path.insert(0, str(BENCH))
+    import tools
 
 
 def latest_result(folder: Path, include_quick: bool = False) -> Path:

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 
@@ -24,6 +25,9 @@ from cnnlab.io.atomic import atomic_write
 
 FORMAT_VERSION = 1
 MAX_MEMBER_BYTES = 4 << 30  # refuse zip members that claim more than 4 GiB (zip bombs)
+# config.json and metadata.json of even a 1000-layer model are well under 1 MiB; a bigger
+# one is a zip bomb, stopped before it fills memory.
+MAX_JSON_MEMBER_BYTES = 16 << 20
 _MEMBERS = {"config.json", "model.safetensors", "optimizer.safetensors", "metadata.json"}
 
 
@@ -156,7 +160,10 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}).")
     from cnnlab.io.registry import layer_from_config
 
-    model = layer_from_config(config, custom_objects)
+    try:
+        model = layer_from_config(config, custom_objects)
+    except FileFormatError as err:  # name the file: the config alone does not say where it came from
+        raise FileFormatError(f"'{path}': {err}") from err
     build_config = config.get("build_config")
     build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
     if not model.built and _is_shape(build_shape):
@@ -243,15 +250,17 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    limit = MAX_JSON_MEMBER_BYTES if name.endswith(".json") else MAX_MEMBER_BYTES
     try:
         with zf.open(name) as fh:
-            data = fh.read(MAX_MEMBER_BYTES + 1)
+            data = fh.read(limit + 1)
     except KeyError:
         raise FileFormatError(f"'{path}' is missing {name}: the file is incomplete or not a cnnlab model.") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:  # zlib errors surface as these
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as err:
         raise FileFormatError(f"'{path}': {name} is corrupt ({err}). Re-save the model.") from err
-    if len(data) > MAX_MEMBER_BYTES:
-        raise FileFormatError(f"'{path}': {name} expands beyond {MAX_MEMBER_BYTES} bytes; refusing to load it.")
+    if len(data) > limit:
+        raise FileFormatError(f"'{path}': {name} expands beyond {limit} bytes (a zip bomb or a damaged file); "
+                              "refusing to load it. Save the model again from its source.")
     return data
 
 

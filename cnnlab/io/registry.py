@@ -30,7 +30,8 @@ def layer_to_config(layer) -> dict:
 
 def layer_from_config(entry: dict, custom_objects: dict | None = None):
     """Rebuild a layer from ``{"class_name", "config"}``, using only known classes."""
-    if not isinstance(entry, dict) or "class_name" not in entry or not isinstance(entry.get("config"), dict):
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str) or not isinstance(
+            entry.get("config"), dict):
         raise FileFormatError(f"Model config: each layer entry needs 'class_name' and a 'config' dict. Received: {entry!r:.200}")
     name = entry["class_name"]
     table = _builtin_classes()

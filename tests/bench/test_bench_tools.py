@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import models, tools  # noqa: E402
+from bench import models, tools
 
 
 # ------------------------------------------------------------------ epoch medians
@@ -227,3 +227,42 @@ def test_readme_block_names_the_machine_and_what_was_not_run():
     assert "fp32 matmul peak 181 GFLOP/s" in block
     assert "Not run: scale curves." in block
     assert "bench/results/2025-01-02-box.json" in block
+
+
+# --------------------------------------------------------------- update_readme
+def _write_result(folder, name, date, mode="full"):
+    import json
+
+    result = {"date": date, "mode": mode, "machine": {"cpu": "CPU", "cores": 2, "host": "h", "versions": {}},
+              "runs": [_run("cnnlab", s=8.0), _run("torch", s=12.0)], "not_run": []}
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_latest_result_takes_the_newest_full_run_by_its_date(tmp_path):
+    from bench import update_readme
+
+    _write_result(tmp_path, "b-older-name-newer-date", "2025-03-02T10:00:00+00:00")
+    _write_result(tmp_path, "z-newest-name", "2025-03-01T10:00:00+00:00")
+    _write_result(tmp_path, "quick", "2025-03-09T10:00:00+00:00", mode="quick")
+    assert update_readme.latest_result(tmp_path).name == "b-older-name-newer-date.json"
+    assert update_readme.latest_result(tmp_path, include_quick=True).name == "quick.json"
+
+
+def test_latest_result_in_an_empty_folder_says_to_run_the_bench(tmp_path):
+    from bench import update_readme
+
+    with pytest.raises(FileNotFoundError, match="make bench"):
+        update_readme.latest_result(tmp_path)
+
+
+def test_update_writes_the_table_into_the_readme_and_keeps_the_rest(tmp_path):
+    from bench import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# cnnlab\n\n## Speed\n{tools.README_START}\nold\n{tools.README_END}\n\n## Licence\n")
+    update_readme.update(readme, _write_result(tmp_path, "r", "2025-03-02T10:00:00+00:00"))
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("# cnnlab\n\n## Speed\n") and text.endswith("## Licence\n")
+    assert "| train s/epoch, two-conv CNN b128 | idiomatic PyTorch | 8.00 | 12.0 | 1.50x | >= 1.5x | ✔ |" in text
