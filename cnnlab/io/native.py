@@ -24,6 +24,8 @@ from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, FileForma
 from cnnlab.io.atomic import atomic_write
 
 FORMAT_VERSION = 1
+# Weights a loaded config may create beyond those stored (e.g. a layer whose weights are not saved).
+_BUDGET_SLACK_BYTES = 1 << 20
 MAX_MEMBER_BYTES = 4 << 30  # refuse zip members that claim more than 4 GiB (zip bombs)
 # config.json and metadata.json of even a 1000-layer model are well under 1 MiB; a bigger
 # one is a zip bomb, stopped before it fills memory.
@@ -160,8 +162,12 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}).")
     from cnnlab.io.registry import layer_from_config
 
+    from cnnlab.layers.base import weight_budget
+
+    budget = sum(t.numel() * t.element_size() for t in weights.values()) + _BUDGET_SLACK_BYTES
     try:
-        model = layer_from_config(config, custom_objects)
+        with weight_budget(budget):
+            model = layer_from_config(config, custom_objects)
     except FileFormatError as err:  # name the file: the config alone does not say where it came from
         raise FileFormatError(f"'{path}': {err}") from err
     build_config = config.get("build_config")

@@ -130,6 +130,19 @@ class InputSpec:
 
 
 _TRAINING_CONTEXT: list[bool] = []
+# Bytes of weights layers may still create while a model is rebuilt from a file (None: no limit). A file
+# cannot make cnnlab allocate more than the weights it holds: a config naming units=10**12 fails cleanly.
+_WEIGHT_BUDGET: list[int] = []
+
+
+@contextlib.contextmanager
+def weight_budget(nbytes: int):
+    """Refuse weights beyond ``nbytes`` in total while the block runs (used when loading files)."""
+    _WEIGHT_BUDGET.append(int(nbytes))
+    try:
+        yield
+    finally:
+        _WEIGHT_BUDGET.pop()
 
 
 class _LayerMeta(type(nn.Module)):
@@ -244,6 +257,17 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         Returns the tensor itself (an ``nn.Parameter`` when trainable), which
         ``call`` computes with.
         """
+        if _WEIGHT_BUDGET:
+            nbytes = int(np.prod([int(d) for d in shape], dtype=np.float64)) * torch.finfo(dtype).bits // 8
+            if nbytes > _WEIGHT_BUDGET[-1]:
+                from cnnlab.errors import FileFormatError
+
+                raise FileFormatError(
+                    f"the config asks layer '{self.name}' for a {name} of shape "
+                    f"{tuple(shape)}, more than the weights the file holds. The file is corrupt or crafted; "
+                    "re-save the model from its source."
+                )
+            _WEIGHT_BUDGET[-1] -= nbytes
         init = initializers_mod.get(initializer)
         value = initializers_mod.initialize(init, tuple(int(s) for s in shape), dtype).to(self._device())
         if trainable:

@@ -146,3 +146,26 @@ def test_zip_bomb_fails_fast_with_bounded_memory(tmp_path, lie):
     assert seconds < 5 and peak < 64 << 20, (seconds, peak)
     record("crafted_file", file=f"zip bomb ({'declared size' if lie else '512 MiB expansion'})",
            error=type(info.value).__name__, peak_mib=round(peak / 2**20, 1))
+
+
+def test_config_asking_for_more_weights_than_the_file_holds_is_refused_before_allocating(tmp_path):
+    import json
+    import zipfile
+
+    import cnnlab
+    from cnnlab import layers
+    from cnnlab.errors import FileFormatError
+
+    path = tmp_path / "m.cnnlab"
+    cnnlab.Sequential([layers.Dense(4, input_shape=(3,))]).save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][0]["config"]["units"] = 10**9  # 12 GB of kernel from a 2 KB file
+    members["config.json"] = json.dumps(config).encode()
+    crafted = tmp_path / "crafted.cnnlab"
+    with zipfile.ZipFile(crafted, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(FileFormatError, match=r"crafted\.cnnlab.*layer 'dense'.*\(3, 1000000000\).*more than the weights"):
+        cnnlab.models.load_model(crafted)
