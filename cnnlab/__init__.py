@@ -19,6 +19,7 @@ from cnnlab import (  # noqa: E402
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -30,7 +31,7 @@ from cnnlab.models import Model, Sequential, load_model  # noqa: E402
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
-    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "regularizers",
     "utils", "__version__",
 ]
 

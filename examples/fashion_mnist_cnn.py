@@ -14,6 +14,8 @@ from cnnlab.errors import DatasetNotFoundError
 EPOCHS = int(os.environ.get("CNNLAB_DEMO_EPOCHS", "6"))
 BATCH_SIZE = int(os.environ.get("CNNLAB_DEMO_BATCH", "64"))
 RUN_DIR = os.environ.get("CNNLAB_DEMO_DIR", "runs/demo")
+# "mixed_bfloat16" trains in bfloat16 where the hardware has it (weights stay float32); "float32" is Keras's default.
+POLICY = os.environ.get("CNNLAB_DEMO_POLICY", "float32")
 
 
 def load():
@@ -44,6 +46,7 @@ def build(input_shape):
 def main():
     start = time.perf_counter()
     keras.utils.set_random_seed(42)
+    keras.mixed_precision.set_global_policy(POLICY)
     name, class_names, (x_train, y_train), (x_test, y_test) = load()
     side = x_train.shape[1]
     x_train = x_train.reshape(-1, side, side, 1) / 255.0

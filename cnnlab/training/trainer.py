@@ -45,6 +45,7 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._compile_config = None
+        self._autocast_dtype = None
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
@@ -82,6 +83,9 @@ class Trainer:
         self._trainable_params = None
         self._jit = bool(jit_compile)
         self._compiled_forward = None
+        from cnnlab import mixed_precision
+
+        self._autocast_dtype = mixed_precision.global_policy().autocast_dtype()
         self.compiled = True
         self._compile_config = _compile_config(optimizer, loss, metrics, loss_weights)
 
@@ -227,11 +231,15 @@ class Trainer:
             layer._emit_logits = False
 
     def _forward(self, x, training: bool):
+        forward = self
         if self._jit:
             if self._compiled_forward is None:
                 self._compiled_forward = torch.compile(self)
-            return self._compiled_forward(x, training=training)
-        return self(x, training=training)
+            forward = self._compiled_forward
+        if training and self._autocast_dtype is not None:
+            with torch.autocast(self.device.type, dtype=self._autocast_dtype):
+                return forward(x, training=training)
+        return forward(x, training=training)
 
     def train_step(self, data) -> dict:
         """One optimisation step on a batch; returns the running logs.

@@ -1,0 +1,78 @@
+"""Mixed precision: bfloat16 training steps, float32 weights, float32 evaluate/predict."""
+
+import numpy as np
+import pytest
+import torch
+
+import cnnlab as keras
+from cnnlab import mixed_precision
+from cnnlab.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def restore_policy():
+    yield
+    mixed_precision.set_global_policy("float32")
+
+
+def _model():
+    return keras.Sequential([
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+def test_policy_names_and_dtypes():
+    assert mixed_precision.global_policy().name == "float32"
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    policy = mixed_precision.global_policy()
+    assert (policy.compute_dtype, policy.variable_dtype) == ("bfloat16", "float32")
+
+
+def test_unknown_policy_suggests_the_closest_name():
+    with pytest.raises(ConfigError, match=r"Did you mean 'mixed_bfloat16'\?.*Received: name='mixed_bfloat'"):
+        mixed_precision.set_global_policy("mixed_bfloat")
+
+
+def test_float16_policy_points_to_bfloat16():
+    with pytest.raises(ConfigError, match="use 'mixed_bfloat16'"):
+        mixed_precision.set_global_policy("mixed_float16")
+
+
+def test_bfloat16_training_runs_the_forward_in_bfloat16_and_keeps_float32_weights():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = _model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    seen = []
+    model.layers[0].register_forward_hook(lambda module, args, out: seen.append((module.training, out.dtype)))
+    x = np.random.default_rng(0).random((64, 8, 8, 1), dtype=np.float32)
+    y = np.arange(64) % 10
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert (torch.bfloat16 in {dtype for _, dtype in seen})  # the training steps ran in bfloat16
+    assert all(v.value.dtype == torch.float32 for v in model.weights)
+    seen.clear()
+    out = model.predict(x, verbose=0)
+    assert out.dtype == np.float32 and {dtype for _, dtype in seen} == {torch.float32}
+
+
+def test_predictions_do_not_depend_on_the_policy_for_the_same_weights():
+    x = np.random.default_rng(1).random((16, 8, 8, 1), dtype=np.float32)
+    reference = _model()
+    expected = reference.predict(x, verbose=0)
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = _model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.set_weights(reference.get_weights())
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+
+
+def test_bfloat16_training_learns_the_digits():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    (x_train, y_train), (x_test, y_test) = keras.datasets.digits.load_data()
+    model = _model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train[..., None] / 255.0, y_train, epochs=15, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
+    assert accuracy > 0.9
