@@ -15,13 +15,13 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
+from cnnlab._registry import ConfigObject, Registry
+from cnnlab.errors import ArgumentTypeError, ConfigError
 
 Tensor = torch.Tensor
 
@@ -45,7 +45,7 @@ def _norms(w: Tensor, axis: int | list[int]) -> Tensor:
     return w.square().sum(dim=axis, keepdim=True).sqrt()
 
 
-class Constraint:
+class Constraint(ConfigObject):
     """Base class of weight constraints: ``__call__(w)`` returns the projected weights.
 
     Example:
@@ -60,21 +60,6 @@ class Constraint:
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments, JSON-serialisable."""
         return {}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Constraint:
-        """Rebuild a constraint from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):
@@ -171,16 +156,21 @@ non_neg = NonNeg
 unit_norm = UnitNorm
 min_max_norm = MinMaxNorm
 
-_CLASSES: dict[str, type[Constraint]] = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)}
+_CLASSES = (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
 _BY_NAME: dict[str, type[Constraint]] = {
     "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
-    **{name.lower(): cls for name, cls in _CLASSES.items()},
+    **{cls.__name__.lower(): cls for cls in _CLASSES},
 }
+_REGISTRY = Registry(
+    "constraint", Constraint, classes=(*_CLASSES, Constraint), by_name=_BY_NAME,
+    names=[n for n in _BY_NAME if "_" in n], load_aliases=_BY_NAME, module="constraints", wrap=lambda fn: fn,
+    expected="a constraint must be a name such as 'max_norm', a Constraint, a config dict or a callable",
+)
 
 
 def names() -> list[str]:
     """The built-in constraint names accepted by :func:`get`, sorted."""
-    return sorted(n for n in _BY_NAME if "_" in n)
+    return list(_REGISTRY.names)
 
 
 def get(identifier: Any, where: str = "") -> Constraint | Callable[[Tensor], Tensor] | None:
@@ -197,24 +187,7 @@ def get(identifier: Any, where: str = "") -> Constraint | Callable[[Tensor], Ten
         >>> get("non_neg")
         NonNeg()
     """
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.strip().lower())
-        if cls is None:
-            raise unknown_name("constraint", identifier, names(), where)
-        return cls()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    prefix = f"{where}: " if where else ""
-    raise ArgumentTypeError(
-        f"{prefix}a constraint must be a name such as 'max_norm', a Constraint, a config dict or a callable; "
-        f"got {type(identifier).__name__}. Received: constraint={identifier!r}"
-    )
+    return _REGISTRY.get(identifier, where)
 
 
 def serialize(constraint: Constraint) -> dict[str, Any]:
@@ -229,7 +202,7 @@ def serialize(constraint: Constraint) -> dict[str, Any]:
             "cnnlab.constraints.Constraint and pass it in custom_objects when loading. "
             f"Received: constraint={constraint!r}"
         )
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return _REGISTRY.serialize(constraint)
 
 
 def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, Any] | None = None) -> Constraint:
@@ -239,19 +212,4 @@ def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, An
     """
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(
-            f"a saved constraint must be a dict with 'class_name' and 'config'. Received: constraint={config!r}"
-        )
-    name = str(config["class_name"])
-    table = {**_CLASSES, "Constraint": Constraint, **dict(custom_objects or {})}
-    cls = table.get(name) or _BY_NAME.get(name.lower())
-    if cls is None:
-        raise unknown_name("constraint", name, list(table), "constraints.deserialize")
-    kwargs = dict(config.get("config") or {})
-    try:
-        return cls.from_config(kwargs)
-    except TypeError as err:
-        raise ConfigError(
-            f"constraint {name!r} does not accept these arguments: {err}. Received: config={kwargs!r}"
-        ) from err
+    return _REGISTRY.deserialize(config, custom_objects)

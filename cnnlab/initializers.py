@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, unknown_name
+from cnnlab._registry import Registry
+from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError
 
 # Standard deviation of a unit normal truncated to [-2, 2]; Keras/TF divide by it
 # so a truncated_normal VarianceScaling keeps the intended stddev after truncation.
@@ -384,24 +385,20 @@ _ALIASES: dict[str, type[Initializer]] = {
     "zero": Zeros, "one": Ones, "normal": RandomNormal, "uniform": RandomUniform, "lecun": LecunNormal,
     "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
 }
-_REGISTRY: dict[str, type[Initializer]] = {
-    **{cls.__name__: cls for cls in _CLASSES}, **_SNAKE_NAMES, **_ALIASES,
+_BY_NAME: dict[str, type[Initializer]] = {
+    name.lower(): cls for name, cls in {**{c.__name__: c for c in _CLASSES}, **_SNAKE_NAMES, **_ALIASES}.items()
 }
-_BY_LOWER: dict[str, type[Initializer]] = {name.lower(): cls for name, cls in _REGISTRY.items()}
+_REGISTRY = Registry(
+    "initializer", Initializer, classes=_CLASSES, module="initializers", by_name=_BY_NAME, names=_SNAKE_NAMES,
+    load_aliases=_BY_NAME, wrap=lambda fn: fn,
+    expected="an initializer must be a name such as 'glorot_uniform', an Initializer, a config dict "
+             "or a callable f(shape, dtype)",
+)
 
 
 def names() -> list[str]:
     """Return the snake_case names of the built-in initializers, sorted."""
-    return sorted(_SNAKE_NAMES)
-
-
-def _lookup_class(name: str, custom_objects: Mapping[str, Any] | None, where: str) -> Any:
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    cls = _BY_LOWER.get(name.strip().lower())
-    if cls is None:
-        raise unknown_name("initializer", name, names() + list(custom_objects or ()), where)
-    return cls
+    return list(_REGISTRY.names)
 
 
 def _from_tensor(value: Any) -> Callable[..., torch.Tensor]:
@@ -439,23 +436,12 @@ def get(identifier: Any, where: str = "") -> Initializer | Callable[..., torch.T
         >>> get("HE_NORMAL")
         HeNormal(seed=None)
     """
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup_class(identifier, None, where)()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if isinstance(identifier, (np.ndarray, np.generic, torch.Tensor)):
+    # A NumPy string scalar is a name, not an array value.
+    if isinstance(identifier, (np.ndarray, np.generic, torch.Tensor)) and not isinstance(identifier, str):
         return _from_tensor(identifier)
     if inspect.isclass(identifier):
         return identifier()
-    if callable(identifier):
-        return identifier
-    prefix = f"{where}: " if where else ""
-    raise ArgumentTypeError(
-        f"{prefix}an initializer must be a name such as 'glorot_uniform', an Initializer, a config dict "
-        f"or a callable f(shape, dtype); got {type(identifier).__name__}. Received: initializer={identifier!r}"
-    )
+    return _REGISTRY.get(identifier, where)
 
 
 def initialize(
@@ -489,8 +475,8 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
             via ``custom_objects`` when loading.
     """
     cls = type(initializer)
-    if isinstance(initializer, Initializer) and _REGISTRY.get(cls.__name__) is cls:
-        return {"class_name": cls.__name__, "config": initializer.get_config()}
+    if _REGISTRY.classes.get(cls.__name__) is cls:
+        return _REGISTRY.serialize(initializer)
     name = getattr(initializer, "__name__", cls.__name__)
     raise ConfigError(
         f"initializer {initializer!r} is not a built-in initializer, so it cannot be saved by name alone. "
@@ -508,19 +494,4 @@ def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, An
     """
     if isinstance(config, str):
         config = {"class_name": config, "config": {}}
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(
-            "a saved initializer must be a name or a dict with 'class_name' and 'config'. "
-            f"Received: initializer={config!r}"
-        )
-    found = _lookup_class(str(config["class_name"]), custom_objects, "")
-    kwargs = dict(config.get("config") or {})
-    if not inspect.isclass(found):
-        return found
-    try:
-        return found.from_config(kwargs) if issubclass(found, Initializer) else found(**kwargs)
-    except TypeError as err:
-        raise ConfigError(
-            f"initializer {config['class_name']!r} does not accept these arguments: {err}. "
-            f"Received: config={kwargs!r}"
-        ) from err
+    return _REGISTRY.deserialize(config, custom_objects)

@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,7 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, unknown_name
+from cnnlab._registry import ConfigObject, Registry
+from cnnlab.errors import ConfigError, ShapeError
 
 Tensor = torch.Tensor
 
@@ -227,7 +227,7 @@ def _reduce(values: Tensor, sample_weight: Any, reduction: str) -> Tensor:
     return total / max(values.numel(), 1)
 
 
-class Loss:
+class Loss(ConfigObject):
     """Base class of losses; subclass it and implement ``call(y_true, y_pred)``.
 
     ``call`` returns per-sample losses; ``__call__`` weights and reduces them.
@@ -281,21 +281,6 @@ class Loss:
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments, JSON-serialisable."""
         return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Loss:
-        """Rebuild a loss from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _snake(name: str) -> str:
@@ -456,10 +441,9 @@ def _check_smoothing(value: Any, who: str) -> None:
 
 # ------------------------------------------------------------------------------------------- registry
 
-_CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (
-    MeanSquaredError, MeanAbsoluteError, Huber, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, BinaryCrossentropy)}
-_BY_NAME: dict[str, type[Loss]] = {
+_CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+            BinaryCrossentropy)
+_SNAKE_NAMES: dict[str, type[Loss]] = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
     "huber": Huber, "huber_loss": Huber,
@@ -467,8 +451,7 @@ _BY_NAME: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
 }
-_SNAKE_NAMES = sorted(_BY_NAME)
-_BY_NAME.update({name.lower(): cls for name, cls in _CLASSES.items()})
+_BY_NAME = {**_SNAKE_NAMES, **{cls.__name__.lower(): cls for cls in _CLASSES}}
 _BY_FUNCTION: dict[Callable[..., Tensor], type[Loss]] = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
     categorical_crossentropy: CategoricalCrossentropy,
@@ -476,9 +459,23 @@ _BY_FUNCTION: dict[Callable[..., Tensor], type[Loss]] = {
 }
 
 
+def _wrap(fn: Callable[..., Tensor]) -> Loss:
+    """cnnlab's own loss functions become their classes; any other function is wrapped."""
+    cls = _BY_FUNCTION.get(fn)
+    return cls() if cls is not None else LossFunctionWrapper(fn)
+
+
+_REGISTRY = Registry(
+    "loss", Loss, classes=_CLASSES, by_name=_BY_NAME, names=_SNAKE_NAMES, load_aliases=_BY_NAME, module="losses",
+    wrap=_wrap, allow_none=False,
+    expected="a loss must be a name such as 'sparse_categorical_crossentropy', a Loss, a config dict or a "
+             "function fn(y_true, y_pred)",
+)
+
+
 def names() -> list[str]:
     """The built-in loss names accepted by :func:`get`, sorted."""
-    return list(_SNAKE_NAMES)
+    return list(_REGISTRY.names)
 
 
 def get(identifier: Any, where: str = "") -> Loss:
@@ -501,25 +498,7 @@ def get(identifier: Any, where: str = "") -> Loss:
         >>> get("sparse_categorical_crossentropy").expects_sparse_labels
         True
     """
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.strip().lower())
-        if cls is None:
-            raise unknown_name("loss", identifier, names(), where)
-        return cls()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier):
-        cls = _BY_FUNCTION.get(identifier)
-        return cls() if cls is not None else LossFunctionWrapper(identifier)
-    prefix = f"{where}: " if where else ""
-    raise ArgumentTypeError(
-        f"{prefix}a loss must be a name such as 'sparse_categorical_crossentropy', a Loss, a config dict or a "
-        f"function fn(y_true, y_pred); got {type(identifier).__name__}. Received: loss={identifier!r}"
-    )
+    return _REGISTRY.get(identifier, where)
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
@@ -529,14 +508,12 @@ def serialize(loss: Loss) -> dict[str, Any]:
         ConfigError: a :class:`LossFunctionWrapper` around a user function,
             which cannot be saved by name.
     """
-    if not isinstance(loss, Loss):
-        raise ArgumentTypeError(f"serialize expects a Loss; got {type(loss).__name__}. Received: loss={loss!r}")
     if type(loss) is LossFunctionWrapper:
         raise ConfigError(
             f"loss {loss.name!r} wraps a user function, which cannot be saved by name. Subclass Loss and pass "
             f"the class in custom_objects when loading. Received: loss={loss!r}"
         )
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return _REGISTRY.serialize(loss)
 
 
 def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, Any] | None = None) -> Loss:
@@ -546,15 +523,4 @@ def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, An
     """
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(f"a saved loss must be a dict with 'class_name' and 'config'. Received: loss={config!r}")
-    name = str(config["class_name"])
-    table = {**_CLASSES, **dict(custom_objects or {})}
-    cls = table.get(name) or _BY_NAME.get(name.lower())
-    if cls is None:
-        raise unknown_name("loss", name, list(table), "losses.deserialize")
-    kwargs = dict(config.get("config") or {})
-    try:
-        return cls.from_config(kwargs)
-    except TypeError as err:
-        raise ConfigError(f"loss {name!r} does not accept these arguments: {err}. Received: config={kwargs!r}") from err
+    return _REGISTRY.deserialize(config, custom_objects)

@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +22,8 @@ import numpy as np
 import torch
 
 from cnnlab import losses as losses_mod
-from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
+from cnnlab._registry import Registry
+from cnnlab.errors import ConfigError
 from cnnlab.losses import KERAS_EPSILON, squeeze_or_expand_to_same_rank
 
 Tensor = torch.Tensor
@@ -688,14 +688,18 @@ _BY_NAME: dict[str, type[Metric]] = {
     "categorical_crossentropy": CategoricalCrossentropy, "binary_crossentropy": BinaryCrossentropy,
     "mean": Mean,
 }
-_SNAKE_NAMES = sorted([*_BY_NAME, "accuracy", "acc"])
-_BY_NAME.update({name.lower(): cls for name, cls in _CLASSES.items() if cls is not AutoAccuracy})
 _ACCURACY_NAMES = ("accuracy", "acc")
+_REGISTRY = Registry(
+    "metric", Metric, classes=_CLASSES.values(), module="metrics", wrap=MeanMetricWrapper,
+    by_name={**_BY_NAME, **{name.lower(): cls for name, cls in _CLASSES.items() if cls is not AutoAccuracy}},
+    names=[*_BY_NAME, *_ACCURACY_NAMES],
+    expected="a metric must be a name such as 'accuracy', a Metric, a config dict or a function fn(y_true, y_pred)",
+)
 
 
 def names() -> list[str]:
     """The built-in metric names accepted by :func:`get`, sorted."""
-    return list(_SNAKE_NAMES)
+    return list(_REGISTRY.names)
 
 
 def get(identifier: Any, loss: Any = None, where: str = "") -> Metric | None:
@@ -720,28 +724,12 @@ def get(identifier: Any, loss: Any = None, where: str = "") -> Metric | None:
         >>> type(get("accuracy", loss="sparse_categorical_crossentropy")).__name__
         'SparseCategoricalAccuracy'
     """
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key in _ACCURACY_NAMES:
-            cls = _accuracy_by_loss(loss)
-            return cls(name=identifier) if cls is not None else AutoAccuracy(name=identifier)
-        cls = _BY_NAME.get(key)
-        if cls is None:
-            raise unknown_name("metric", identifier, names(), where)
+    if not isinstance(identifier, str):
+        return _REGISTRY.get(identifier, where)
+    if identifier.strip().lower() in _ACCURACY_NAMES:
+        cls = _accuracy_by_loss(loss) or AutoAccuracy
         return cls(name=identifier)
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
-    prefix = f"{where}: " if where else ""
-    raise ArgumentTypeError(
-        f"{prefix}a metric must be a name such as 'accuracy', a Metric, a config dict or a function "
-        f"fn(y_true, y_pred); got {type(identifier).__name__}. Received: metric={identifier!r}"
-    )
+    return _REGISTRY.lookup(identifier, where)(name=identifier)
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
@@ -750,14 +738,12 @@ def serialize(metric: Metric) -> dict[str, Any]:
     Raises:
         ConfigError: a :class:`MeanMetricWrapper` around a user function.
     """
-    if not isinstance(metric, Metric):
-        raise ArgumentTypeError(f"serialize expects a Metric; got {type(metric).__name__}. Received: metric={metric!r}")
     if type(metric) is MeanMetricWrapper:
         raise ConfigError(
             f"metric {metric.name!r} wraps a user function, which cannot be saved by name. Subclass Metric and "
             f"pass the class in custom_objects when loading. Received: metric={metric!r}"
         )
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return _REGISTRY.serialize(metric)
 
 
 def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, Any] | None = None) -> Metric:
@@ -767,15 +753,4 @@ def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, An
     """
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(f"a saved metric must be a dict with 'class_name' and 'config'. Received: metric={config!r}")
-    name = str(config["class_name"])
-    table = {**_CLASSES, **dict(custom_objects or {})}
-    cls = table.get(name)
-    if cls is None:
-        raise unknown_name("metric", name, list(table), "metrics.deserialize")
-    kwargs = dict(config.get("config") or {})
-    try:
-        return cls.from_config(kwargs)
-    except TypeError as err:
-        raise ConfigError(f"metric {name!r} does not accept these arguments: {err}. Received: config={kwargs!r}") from err
+    return _REGISTRY.deserialize(config, custom_objects)

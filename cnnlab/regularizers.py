@@ -13,14 +13,14 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
+from cnnlab._registry import ConfigObject, Registry
+from cnnlab.errors import ArgumentTypeError, ConfigError
 
 Tensor = torch.Tensor
 
@@ -38,7 +38,7 @@ def _penalty(value: Any, arg: str, who: str) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(ConfigObject):
     """Base class of regularizers: ``__call__(w)`` returns a 0-d penalty tensor.
 
     Subclass it and override ``__call__`` and ``get_config``.
@@ -59,21 +59,6 @@ class Regularizer:
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments, JSON-serialisable."""
         raise NotImplementedError(f"regularizer {type(self).__name__} must implement get_config() to be saved.")
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Regularizer:
-        """Rebuild a regularizer from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
@@ -151,13 +136,17 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 l1 = L1
 l2 = L2
 
-_CLASSES: dict[str, type[Regularizer]] = {cls.__name__: cls for cls in (L1, L2, L1L2)}
-_BY_NAME: dict[str, Callable[..., Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": L1L2}
+_REGISTRY = Registry(
+    "regularizer", Regularizer, classes=(L1, L2, L1L2), by_name={"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": L1L2},
+    names=("l1", "l2", "l1_l2"), load_aliases={"l1": L1, "l2": L2, "l1_l2": L1L2}, module="regularizers",
+    wrap=lambda fn: fn,
+    expected="a regularizer must be a name such as 'l2', a Regularizer, a config dict or a callable",
+)
 
 
 def names() -> list[str]:
     """The built-in regularizer names accepted by :func:`get`, sorted."""
-    return sorted(set(_BY_NAME) - {"l1l2"})
+    return list(_REGISTRY.names)
 
 
 def get(identifier: Any, where: str = "") -> Regularizer | Callable[[Tensor], Tensor] | None:
@@ -173,24 +162,7 @@ def get(identifier: Any, where: str = "") -> Regularizer | Callable[[Tensor], Te
         >>> get("l2")
         L2(l2=0.01)
     """
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        factory = _BY_NAME.get(identifier.strip().lower()) or _CLASSES.get(identifier.strip())
-        if factory is None:
-            raise unknown_name("regularizer", identifier, names(), where)
-        return factory()
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    prefix = f"{where}: " if where else ""
-    raise ArgumentTypeError(
-        f"{prefix}a regularizer must be a name such as 'l2', a Regularizer, a config dict or a callable; "
-        f"got {type(identifier).__name__}. Received: regularizer={identifier!r}"
-    )
+    return _REGISTRY.get(identifier, where)
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
@@ -205,7 +177,7 @@ def serialize(regularizer: Regularizer) -> dict[str, Any]:
             "cnnlab.regularizers.Regularizer (with get_config) and pass it in custom_objects when loading. "
             f"Received: regularizer={regularizer!r}"
         )
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return _REGISTRY.serialize(regularizer)
 
 
 def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, Any] | None = None) -> Regularizer:
@@ -215,19 +187,4 @@ def deserialize(config: Mapping[str, Any] | str, custom_objects: Mapping[str, An
     """
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(
-            f"a saved regularizer must be a dict with 'class_name' and 'config'. Received: regularizer={config!r}"
-        )
-    name = str(config["class_name"])
-    table = {**_CLASSES, **dict(custom_objects or {})}
-    cls = table.get(name) or {"l1": L1, "l2": L2, "l1_l2": L1L2}.get(name.lower())
-    if cls is None:
-        raise unknown_name("regularizer", name, list(table), "regularizers.deserialize")
-    kwargs = dict(config.get("config") or {})
-    try:
-        return cls.from_config(kwargs)
-    except TypeError as err:
-        raise ConfigError(
-            f"regularizer {name!r} does not accept these arguments: {err}. Received: config={kwargs!r}"
-        ) from err
+    return _REGISTRY.deserialize(config, custom_objects)

@@ -107,6 +107,17 @@ def read_dataset(ds) -> np.ndarray:
     return np.asarray(ds[()])
 
 
+def assign_weight(var, ds, where: str, skip_mismatch: bool) -> None:
+    """Copy dataset ``ds`` into ``var``; on a shape mismatch skip it or raise ShapeError naming ``where``."""
+    value = read_dataset(ds)
+    if tuple(value.shape) != var.shape:
+        if skip_mismatch:
+            return
+        raise ShapeError(f"{where} has shape {tuple(value.shape)}, but '{var.path}' has shape {var.shape}. "
+                         "The architectures differ.")
+    var.assign(value)
+
+
 def _h5py():
     try:
         import h5py
@@ -258,13 +269,7 @@ def _read_weights_h5(model, data: bytes, source, skip_mismatch: bool = False) ->
                     f"'{source}': layer '{layer.name}' ({type(layer).__name__}) has {len(variables)} weights, but "
                     f"the file holds {len(stored)} at {path}. The file was saved from a different architecture.")
             for var, key in zip(variables, stored):
-                value = read_dataset(group[key])
-                if tuple(value.shape) != var.shape:
-                    if skip_mismatch:
-                        continue
-                    raise ShapeError(f"'{source}': weight {path}/{key} has shape {tuple(value.shape)}, but "
-                                     f"'{var.path}' has shape {var.shape}. The architectures differ.")
-                var.assign(value)
+                assign_weight(var, group[key], f"'{source}': weight {path}/{key}", skip_mismatch)
         opt = f.get("optimizer/vars")
         if opt is None or not len(opt):
             return None

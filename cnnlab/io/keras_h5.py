@@ -26,6 +26,7 @@ from cnnlab.io.keras_format import (
     _h5py,
     _keras_optimizer_ready,
     _read_json,
+    assign_weight,
     compile_from_keras,
     keras_compile_config,
     open_h5,
@@ -158,10 +159,4 @@ def _assign_legacy(model, group, source, skip_mismatch: bool = False) -> None:
         for var, weight_name in zip(variables, weight_names):
             if weight_name not in layer_group:
                 raise FileFormatError(f"'{source}': weight {weight_name!r} of layer {name!r} is missing.")
-            value = read_dataset(layer_group[weight_name])
-            if tuple(value.shape) != var.shape:
-                if skip_mismatch:
-                    continue
-                raise ShapeError(f"'{source}': weight {weight_name!r} has shape {tuple(value.shape)}, but "
-                                 f"'{var.path}' has shape {var.shape}. The architectures differ.")
-            var.assign(value)
+            assign_weight(var, layer_group[weight_name], f"'{source}': weight {weight_name!r}", skip_mismatch)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnlab import activations
+from cnnlab import activations, constraints, initializers, regularizers
 from cnnlab.errors import ConfigError
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -64,3 +64,17 @@ def rate(value, arg: str, owner: str) -> float:
             f"{owner}: {arg} is the fraction of units to drop and must be in [0, 1). Received: {arg}={value!r}"
         )
     return float(value)
+
+
+def weight_config(layer) -> dict:
+    """The initializer, regularizer and constraint entries of a Dense or Conv2D ``get_config``."""
+    optional = {
+        "kernel_regularizer": regularizers.serialize, "bias_regularizer": regularizers.serialize,
+        "activity_regularizer": regularizers.serialize,
+        "kernel_constraint": constraints.serialize, "bias_constraint": constraints.serialize,
+    }
+    config = {arg: initializers.serialize(getattr(layer, arg)) for arg in ("kernel_initializer", "bias_initializer")}
+    for arg, serialize in optional.items():
+        value = getattr(layer, arg)
+        config[arg] = None if value is None else serialize(value)
+    return config

@@ -163,22 +163,12 @@ class Conv2D(Layer):
             "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
             "padding": self.padding, "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
             "groups": self.groups, "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-            "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-            "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer),
-            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-            "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
+            **_args.weight_config(self),
         }
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, filters={self.filters}, kernel_size={self.kernel_size}, "
                 f"strides={self.strides}, padding={self.padding!r}, activation={self.activation.__name__}")
-
-
-def _maybe(fn, value):
-    return None if value is None else fn(value)
 
 
 Convolution2D = Conv2D

@@ -146,21 +146,11 @@ class Dense(Layer):
         return {
             **super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-            "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-            "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer),
-            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-            "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
+            **_args.weight_config(self),
         }
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, units={self.units}, activation={self.activation.__name__}"
-
-
-def _maybe(fn, value):
-    return None if value is None else fn(value)
 
 
 class Flatten(Layer):

@@ -21,10 +21,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
+from cnnlab._registry import ConfigObject, Registry
+from cnnlab.errors import ArgumentTypeError, ConfigError
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(ConfigObject):
     """Base class of learning-rate schedules.
 
     Subclass it and override ``__call__(step)`` and ``get_config()``.
@@ -47,21 +48,6 @@ class LearningRateSchedule:
         raise NotImplementedError(
             f"Learning rate schedule '{type(self).__name__}' must override `get_config()` to be saved."
         )
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> LearningRateSchedule:
-        """Rebuild a schedule from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _positive_steps(value: Any, arg: str, who: str) -> Any:
@@ -199,9 +185,10 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
-_CLASSES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)
-}
+_REGISTRY = Registry(
+    "schedule", LearningRateSchedule, classes=(ExponentialDecay, PiecewiseConstantDecay, CosineDecay),
+    module="optimizers.schedules",
+)
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
@@ -210,11 +197,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     A user-defined subclass serialises too; loading it needs the class in
     ``custom_objects``.
     """
-    if not isinstance(schedule, LearningRateSchedule):
-        raise ArgumentTypeError(
-            f"serialize expects a LearningRateSchedule; got {type(schedule).__name__}. Received: schedule={schedule!r}"
-        )
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return _REGISTRY.serialize(schedule)
 
 
 def deserialize(config: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None) -> LearningRateSchedule:
@@ -227,16 +210,4 @@ def deserialize(config: Mapping[str, Any], custom_objects: Mapping[str, Any] | N
     Raises:
         UnknownNameError: the class name is neither built in nor in ``custom_objects``.
     """
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ConfigError(
-            f"a saved schedule must be a dict with 'class_name' and 'config'. Received: schedule={config!r}"
-        )
-    name = str(config["class_name"])
-    table = {**_CLASSES, **dict(custom_objects or {})}
-    if name not in table:
-        raise unknown_name("learning rate schedule", name, table, "optimizers.schedules.deserialize")
-    kwargs = dict(config.get("config") or {})
-    try:
-        return table[name].from_config(kwargs)
-    except TypeError as err:
-        raise ConfigError(f"schedule {name!r} does not accept these arguments: {err}. Received: config={kwargs!r}") from err
+    return _REGISTRY.deserialize(config, custom_objects)
