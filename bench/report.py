@@ -9,8 +9,9 @@ from pathlib import Path
 
 import tools
 
-TOOL_ORDER = ("cnnlab", "keras-tf", "keras-torch", "torch")
-TOOL_COLOURS = {"cnnlab": "#d1495b", "keras-tf": "#edae49", "keras-torch": "#66a182", "torch": "#00798c"}
+TOOL_ORDER = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch", "torch")
+TOOL_COLOURS = {"cnnlab": "#d1495b", "cnnlab-bf16": "#eb9aa6", "keras-tf": "#edae49", "keras-torch": "#66a182",
+                "torch": "#00798c"}
 
 
 def add_derived(result: dict) -> None:
@@ -60,9 +61,12 @@ def _figures_table(result: Mapping) -> str:
 
 def markdown(result: Mapping) -> str:
     """The whole Markdown report: machine, ratio table, raw figures, seeds, main job, overhead, what was not run."""
+    rows = tools.ratio_rows(result)
     parts = [f"# cnnlab benchmark, {result['date']}", "", tools.machine_line(result), "",
-             "## Ratios (cnnlab vs each peer, same job)", "", tools.render_table(tools.ratio_rows(result)), "",
-             "## Raw figures (seed 0)", "", _figures_table(result), ""]
+             "## Ratios (cnnlab vs each peer, same job)", "", tools.render_table(rows), ""]
+    if tools.opt_in_note(rows):
+        parts += [tools.opt_in_note(rows), ""]
+    parts += ["## Raw figures (seed 0)", "", _figures_table(result), ""]
     spread = result.get("seed_spread")
     if spread:
         parts += ["## Test accuracy over seeds (two-conv CNN, batch 128)", "", "| tool | accuracies | mean | spread |",
@@ -139,6 +143,8 @@ def chart(result: Mapping, path: Path) -> None:
 
 
 def _short_name(tool: str) -> str:
+    if tool == "cnnlab-bf16":
+        return "cnnlab\nbf16"  # "mixed_bfloat16" is wider than its bar
     return tools.PEER_NAMES[tool].replace(" / ", "/\n").replace("idiomatic ", "idiomatic\n")
 
 

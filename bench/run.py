@@ -29,7 +29,9 @@ import report
 import tools
 
 RESULTS = BENCH / "results"
-TOOLS = ("cnnlab", "keras-tf", "keras-torch", "torch")
+# cnnlab-bf16: cnnlab under the opt-in mixed_bfloat16 policy, reported apart from cnnlab's float32 headline.
+TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch", "torch")
+TIME90_TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf")
 # What each mode runs. Full: the issue's work; quick: one epoch of fewer configs (< 5 minutes).
 PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
@@ -104,13 +106,13 @@ def _versions() -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=tuple(PLANS), default="quick")
-    parser.add_argument("--only", help="comma-separated tools to run (default: all four)")
+    parser.add_argument("--only", help=f"comma-separated tools to run, of {','.join(TOOLS)} (default: all)")
     parser.add_argument("--samples", type=int, default=0,
                         help="train on the first N samples only, to try the harness out (0: all 48k)")
     parser.add_argument("--update-readme", action="store_true", help="rewrite README.md's speed table from this run")
     args = parser.parse_args(argv)
     plan = {**PLANS[args.mode], "samples": args.samples}
-    run_tools = tuple(args.only.split(",")) if args.only else TOOLS
+    run_tools = _tools(parser, args.only)
     now = datetime.datetime.now().astimezone()
     machine = machine_info()
     name = f"{now:%Y-%m-%d}-{machine['host']}" + ("-quick" if args.mode == "quick" else "") + \
@@ -133,7 +135,7 @@ def main(argv=None) -> None:
         if plan["time90"]:
             split = os.path.join(tmp, "demo_split.npz")
             _probe("split", ["--out", split], log)
-            for tool in ("cnnlab", "keras-tf"):
+            for tool in TIME90_TOOLS:
                 if tool in run_tools:
                     result["time_to_90"][tool] = run_process(
                         f"{tool} main job to 90%", ["bench/run_keras_api.py", "--tool", tool, "--task", "time90",
@@ -155,6 +157,17 @@ def main(argv=None) -> None:
 
         update_readme.update(ROOT / "README.md", RESULTS / f"{name}.json")
         print("updated README.md's speed table")
+
+
+def _tools(parser: argparse.ArgumentParser, only: str | None) -> tuple[str, ...]:
+    """The tools to run, in the job's order; an unknown name stops the job before anything runs."""
+    if not only:
+        return TOOLS
+    asked = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = [name for name in asked if name not in TOOLS]
+    if unknown:
+        parser.error(f"--only: unknown tool(s) {', '.join(unknown)}; choose from {', '.join(TOOLS)}")
+    return tuple(t for t in TOOLS if t in asked)
 
 
 def _probe(probe: str, extra: list[str], log) -> dict:

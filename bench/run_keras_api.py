@@ -1,9 +1,11 @@
 """Runner for the tools that speak the Keras API: cnnlab, Keras 3 on TensorFlow, Keras 3 on torch.
 
-The model code is the same for all three (``models.keras_model``); only the
-imported module changes. Prints one ``BENCH_RESULT {json}`` line.
+The model code is the same for all of them (``models.keras_model``); only the
+imported module changes. ``cnnlab-bf16`` is cnnlab with the global dtype
+policy set to ``mixed_bfloat16`` before any model is built. Prints one
+``BENCH_RESULT {json}`` line.
 
-Usage: python bench/run_keras_api.py --tool cnnlab|keras-tf|keras-torch --task train|time90 [options]
+Usage: python bench/run_keras_api.py --tool cnnlab|cnnlab-bf16|keras-tf|keras-torch --task train|time90 [options]
 """
 
 from __future__ import annotations
@@ -21,19 +23,25 @@ import models
 import numpy as np
 import tools
 
-TOOLS = ("cnnlab", "keras-tf", "keras-torch")
+TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch")
 DEMO_SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "fashion_mnist_cnn.py"
 TARGET_ACCURACY = 0.90  # the main job's goal (issue 6)
 
 
 def import_tool(tool: str, n_threads: int):
-    """The Keras-API module of ``tool``, with intra-op threads set to ``n_threads``; and its versions."""
-    if tool == "cnnlab":
+    """The Keras-API module of ``tool``, with intra-op threads set to ``n_threads``; and its versions.
+
+    For cnnlab's tools the global dtype policy is set here (``tools.POLICIES``),
+    before any model is built or compiled, so every task of the runner
+    (training configs and the main job) trains under it.
+    """
+    if tool in tools.CNNLAB_TOOLS:
         import torch
 
         import cnnlab
 
         torch.set_num_threads(n_threads)
+        cnnlab.mixed_precision.set_global_policy(tools.POLICIES[tool])
         return cnnlab, {"cnnlab": getattr(cnnlab, "__version__", "?"), "torch": torch.__version__}
     os.environ["KERAS_BACKEND"] = "tensorflow" if tool == "keras-tf" else "torch"
     if tool == "keras-tf":
@@ -97,7 +105,8 @@ def time_to_target(keras, args) -> dict:
     """The main job's recipe (examples/fashion_mnist_cnn.py): wall time of fit until test accuracy >= 90%.
 
     The test set is evaluated at each epoch end with the clock paused; fit
-    stops at the first epoch that reaches the target.
+    stops at the first epoch that reaches the target. The dtype policy is the
+    runner's (``import_tool``), as ``CNNLAB_DEMO_POLICY`` sets it for the script.
     """
     setup_start = time.perf_counter()
     recipe = tools.demo_recipe(DEMO_SCRIPT.read_text(), os.environ)
@@ -123,7 +132,7 @@ def time_to_target(keras, args) -> dict:
             state["reached"] = elapsed
             model.stop_training = True
 
-    suffix = ".cnnlab" if args.tool == "cnnlab" else ".keras"
+    suffix = ".cnnlab" if args.tool in tools.CNNLAB_TOOLS else ".keras"
     with tempfile.TemporaryDirectory() as run_dir:
         callbacks = [
             epoch_callback(keras, lambda: None, on_end),
@@ -137,6 +146,11 @@ def time_to_target(keras, args) -> dict:
                   validation_data=(x_val, y_val), callbacks=callbacks, verbose=2)
     return {"recipe": recipe, "setup_seconds": setup_seconds, "seconds_to_target": state["reached"],
             "target_accuracy": TARGET_ACCURACY, "epochs_run": state["epochs"]}
+
+
+def _policy_name(keras) -> str:
+    """The global dtype policy the runner trains under, read back from the framework itself."""
+    return keras.mixed_precision.global_policy().name
 
 
 def main(argv=None) -> None:
@@ -154,7 +168,7 @@ def main(argv=None) -> None:
     n_threads = common.threads()
     keras, versions = import_tool(args.tool, n_threads)
     head = {"tool": args.tool, "task": args.task, "threads": n_threads, "versions": versions,
-            "python": platform.python_version()}
+            "python": platform.python_version(), "policy": _policy_name(keras)}
     if args.task == "train":
         head.update({"model": args.model, "batch_size": args.batch_size, "epochs": args.epochs, "seed": args.seed})
         common.emit({**head, **train(keras, args)})

@@ -13,8 +13,12 @@ from collections.abc import Mapping, Sequence
 README_START = "<!-- speed-table:start -->"
 README_END = "<!-- speed-table:end -->"
 PEERS = ("keras-tf", "keras-torch", "torch")
-PEER_NAMES = {"cnnlab": "cnnlab", "keras-tf": "Keras 3 / TensorFlow", "keras-torch": "Keras 3 / torch",
-              "torch": "idiomatic PyTorch"}
+PEER_NAMES = {"cnnlab": "cnnlab", "cnnlab-bf16": "cnnlab, mixed_bfloat16", "keras-tf": "Keras 3 / TensorFlow",
+              "keras-torch": "Keras 3 / torch", "torch": "idiomatic PyTorch"}
+# cnnlab's variants: the default float32 (the headline figures) and the opt-in mixed precision policy.
+CNNLAB_TOOLS = ("cnnlab", "cnnlab-bf16")
+POLICIES = {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16"}  # cnnlab.mixed_precision.set_global_policy(...)
+OPT_IN_PREFIX = "mixed_bfloat16 (opt-in): "  # starts the figure of every cnnlab-bf16 row in the ratio table
 MODEL_NAMES = {"cnn": "two-conv CNN", "lenet": "LeNet-5"}
 TRAIN_FLOPS_PER_MAC = 6  # forward 1x + backward 2x the forward MACs, 2 FLOPs (multiply + add) per MAC
 
@@ -94,9 +98,9 @@ def _find(runs: Sequence[Mapping], tool: str, model: str, batch_size: int, seed:
     return None
 
 
-def _row(figure: str, peer: str, ours, theirs, ratio, target_text: str, met) -> dict:
+def _row(figure: str, peer: str, ours, theirs, ratio, target_text: str, met, tool: str = "cnnlab") -> dict:
     return {"figure": figure, "peer": peer, "cnnlab": ours, "peer_value": theirs, "ratio": ratio,
-            "target": target_text, "met": met}
+            "target": target_text, "met": met, "tool": tool}
 
 
 def ratio_rows(result: Mapping) -> list[dict]:
@@ -105,44 +109,19 @@ def ratio_rows(result: Mapping) -> list[dict]:
     Speed ratios are ``peer time / cnnlab time`` (or ``cnnlab rate / peer
     rate``): above 1 means cnnlab is faster. ``met`` is None where the issue
     sets no target (Keras on torch) and for figures that were not measured.
+
+    The rows of cnnlab's default float32 come first; then, when the job ran
+    it, the same training, accuracy, memory and main-job rows for cnnlab under
+    the opt-in ``mixed_bfloat16`` policy (``tool`` is ``"cnnlab-bf16"``, the
+    figure starts with ``OPT_IN_PREFIX``), with the same targets, plus its
+    speed and accuracy against float32 cnnlab.
     """
     runs = result.get("runs", [])
-    rows: list[dict] = []
-    configs = sorted({(r["model"], r["batch_size"]) for r in runs if r.get("tool") == "cnnlab"},
-                     key=lambda c: (c[0] != "cnn", -c[1]))
-    for model, batch in configs:
-        ours = _find(runs, "cnnlab", model, batch)
-        if ours is None:
-            continue
-        label = f"{MODEL_NAMES.get(model, model)} b{batch}"
-        for peer in PEERS:
-            theirs = _find(runs, peer, model, batch)
-            if theirs is None:
-                continue
-            speed = theirs["seconds_per_epoch"] / ours["seconds_per_epoch"]
-            target = TRAIN_TARGETS.get((model, peer))
-            rows.append(_row(f"train s/epoch, {label}", peer, ours["seconds_per_epoch"], theirs["seconds_per_epoch"],
-                             speed, f">= {target}x" if target else "-", None if target is None else speed >= target))
-            diff = 100 * (ours["test_accuracy"] - theirs["test_accuracy"])
-            rows.append(_row(f"test accuracy (points), {label}", peer, 100 * ours["test_accuracy"],
-                             100 * theirs["test_accuracy"], diff, f"within {ACCURACY_POINTS}",
-                             abs(diff) <= ACCURACY_POINTS))
+    rows = _train_rows(runs, "cnnlab")
     ours = _find(runs, "cnnlab", "cnn", 128)
     if ours is not None:
-        for peer in PEERS:
-            theirs = _find(runs, peer, "cnn", 128)
-            if theirs is None:
-                continue
-            speed = ours["predict_images_per_s"] / theirs["predict_images_per_s"]
-            target = PREDICT_TARGETS.get(peer)
-            rows.append(_row("predict images/s (b128)", peer, ours["predict_images_per_s"],
-                             theirs["predict_images_per_s"], speed, f">= {target}x" if target else "-",
-                             None if target is None else speed >= target))
-        tf_run = _find(runs, "keras-tf", "cnn", 128)
-        if tf_run is not None:
-            ratio = ours["rss_fit_peak_mb"] / tf_run["rss_fit_peak_mb"]
-            rows.append(_row("peak RSS during fit (MiB), two-conv CNN b128", "keras-tf", ours["rss_fit_peak_mb"],
-                             tf_run["rss_fit_peak_mb"], ratio, f"<= {RSS_TARGET}x", ratio <= RSS_TARGET))
+        rows.extend(_predict_rows(runs, ours))
+        rows.extend(_rss_rows(runs, ours, "cnnlab"))
         peak = result.get("matmul_peak_gflops")
         if peak and ours.get("train_gflops"):
             share = ours["train_gflops"] / peak
@@ -153,23 +132,91 @@ def ratio_rows(result: Mapping) -> list[dict]:
         value = overhead["overhead"]
         rows.append(_row("fit overhead over a bare loop", "bare loop", overhead["fit_seconds"],
                          overhead["bare_seconds"], value, f"< {OVERHEAD_TARGET:.0%}", value < OVERHEAD_TARGET))
-    rows.extend(_time90_rows(result.get("time_to_90", {})))
+    time90 = result.get("time_to_90", {})
+    rows.extend(_time90_rows(time90, "cnnlab"))
+    rows.extend(_opt_in_rows(runs, time90))
     return rows
 
 
-def _time90_rows(time90: Mapping) -> list[dict]:
-    ours = time90.get("cnnlab")
+def _opt_in_rows(runs: Sequence[Mapping], time90: Mapping) -> list[dict]:
+    """cnnlab under ``mixed_bfloat16``: the float32 rows that the policy changes, then the cost against float32.
+
+    Predict is left out (the policy keeps ``predict`` in float32), and so is
+    the share of the matmul peak (that peak is float32's).
+    """
+    rows = _train_rows(runs, "cnnlab-bf16")
+    ours = _find(runs, "cnnlab-bf16", "cnn", 128)
+    if ours is not None:
+        rows.extend(_rss_rows(runs, ours, "cnnlab-bf16"))
+    rows.extend(_time90_rows(time90, "cnnlab-bf16"))
+    rows.extend(_train_rows(runs, "cnnlab-bf16", peers=("cnnlab",)))
+    return rows
+
+
+def _train_rows(runs: Sequence[Mapping], tool: str, peers: Sequence[str] = PEERS) -> list[dict]:
+    """Train s/epoch and test accuracy of ``tool`` against each of ``peers``, for every config ``tool`` ran."""
+    rows: list[dict] = []
+    prefix = OPT_IN_PREFIX if tool != "cnnlab" else ""
+    configs = sorted({(r["model"], r["batch_size"]) for r in runs if r.get("tool") == tool and "error" not in r},
+                     key=lambda c: (c[0] != "cnn", -c[1]))
+    for model, batch in configs:
+        ours = _find(runs, tool, model, batch)
+        if ours is None:
+            continue
+        label = f"{MODEL_NAMES.get(model, model)} b{batch}"
+        for peer in peers:
+            theirs = _find(runs, peer, model, batch)
+            if theirs is None:
+                continue
+            speed = theirs["seconds_per_epoch"] / ours["seconds_per_epoch"]
+            target = TRAIN_TARGETS.get((model, peer))
+            rows.append(_row(f"{prefix}train s/epoch, {label}", peer, ours["seconds_per_epoch"],
+                             theirs["seconds_per_epoch"], speed, f">= {target}x" if target else "-",
+                             None if target is None else speed >= target, tool))
+            diff = 100 * (ours["test_accuracy"] - theirs["test_accuracy"])
+            rows.append(_row(f"{prefix}test accuracy (points), {label}", peer, 100 * ours["test_accuracy"],
+                             100 * theirs["test_accuracy"], diff, f"within {ACCURACY_POINTS}",
+                             abs(diff) <= ACCURACY_POINTS, tool))
+    return rows
+
+
+def _predict_rows(runs: Sequence[Mapping], ours: Mapping) -> list[dict]:
+    rows = []
+    for peer in PEERS:
+        theirs = _find(runs, peer, "cnn", 128)
+        if theirs is None:
+            continue
+        speed = ours["predict_images_per_s"] / theirs["predict_images_per_s"]
+        target = PREDICT_TARGETS.get(peer)
+        rows.append(_row("predict images/s (b128)", peer, ours["predict_images_per_s"],
+                         theirs["predict_images_per_s"], speed, f">= {target}x" if target else "-",
+                         None if target is None else speed >= target))
+    return rows
+
+
+def _rss_rows(runs: Sequence[Mapping], ours: Mapping, tool: str) -> list[dict]:
+    tf_run = _find(runs, "keras-tf", "cnn", 128)
+    if tf_run is None:
+        return []
+    prefix = OPT_IN_PREFIX if tool != "cnnlab" else ""
+    ratio = ours["rss_fit_peak_mb"] / tf_run["rss_fit_peak_mb"]
+    return [_row(f"{prefix}peak RSS during fit (MiB), two-conv CNN b128", "keras-tf", ours["rss_fit_peak_mb"],
+                 tf_run["rss_fit_peak_mb"], ratio, f"<= {RSS_TARGET}x", ratio <= RSS_TARGET, tool)]
+
+
+def _time90_rows(time90: Mapping, tool: str) -> list[dict]:
+    ours = time90.get(tool)
     if not ours:
         return []
+    figure = f"{OPT_IN_PREFIX if tool != 'cnnlab' else ''}main job: fit seconds to 90% test accuracy"
     ours_s = ours.get("seconds_to_target")
-    rows = [_row("main job: fit seconds to 90% test accuracy", "target", ours_s, TIME90_TARGET_S,
-                 None if ours_s is None else TIME90_TARGET_S / ours_s, f"<= {TIME90_TARGET_S:g} s",
-                 ours_s is not None and ours_s <= TIME90_TARGET_S)]
+    rows = [_row(figure, "target", ours_s, TIME90_TARGET_S, None if ours_s is None else TIME90_TARGET_S / ours_s,
+                 f"<= {TIME90_TARGET_S:g} s", ours_s is not None and ours_s <= TIME90_TARGET_S, tool)]
     theirs = time90.get("keras-tf")
     if theirs:
         theirs_s = theirs.get("seconds_to_target")
         ratio = theirs_s / ours_s if ours_s and theirs_s else None
-        rows.append(_row("main job: fit seconds to 90% test accuracy", "keras-tf", ours_s, theirs_s, ratio, "-", None))
+        rows.append(_row(figure, "keras-tf", ours_s, theirs_s, ratio, "-", None, tool))
     return rows
 
 
@@ -188,7 +235,7 @@ def _number(value, kind: str) -> str:
 
 
 def _kind(row: Mapping) -> str:
-    figure = row["figure"]
+    figure = row["figure"].removeprefix(OPT_IN_PREFIX)
     if figure.startswith("test accuracy"):
         return "points"
     if figure.startswith(("training GFLOP/s", "fit overhead")):
@@ -196,15 +243,31 @@ def _kind(row: Mapping) -> str:
     return "ratio"
 
 
+def _peer_label(row: Mapping) -> str:
+    if row["peer"] == "cnnlab" and row.get("tool", "cnnlab") != "cnnlab":
+        return "cnnlab, float32"  # the opt-in policy against cnnlab's default
+    return PEER_NAMES.get(row["peer"], row["peer"])
+
+
 def render_table(rows: Sequence[Mapping]) -> str:
     """The ratio table in Markdown: figure, peer, both values, ratio, target and ✔/✘ (– without a target)."""
     lines = ["| figure | vs | cnnlab | peer | ratio | target | met |", "| --- | --- | ---: | ---: | ---: | --- | :-: |"]
     for row in rows:
         mark = "–" if row["met"] is None else ("✔" if row["met"] else "✘")
-        lines.append(f"| {row['figure']} | {PEER_NAMES.get(row['peer'], row['peer'])} | "
+        lines.append(f"| {row['figure']} | {_peer_label(row)} | "
                      f"{_number(row['cnnlab'], 'value')} | {_number(row['peer_value'], 'value')} | "
                      f"{_number(row['ratio'], _kind(row))} | {row['target']} | {mark} |")
     return "\n".join(lines)
+
+
+def opt_in_note(rows: Sequence[Mapping]) -> str:
+    """The sentence under the table that says what its ``mixed_bfloat16`` rows are; empty when it has none."""
+    if not any(row.get("tool", "cnnlab") != "cnnlab" for row in rows):
+        return ""
+    return ("Rows without a prefix are cnnlab's default float32: the headline figures. Rows starting "
+            f"`{OPT_IN_PREFIX.strip()}` are the same cnnlab code with "
+            "`cnnlab.mixed_precision.set_global_policy(\"mixed_bfloat16\")` (bfloat16 training steps, float32 "
+            "weights; `predict` stays float32), a policy the user opts into, measured in the same job.")
 
 
 def machine_line(result: Mapping) -> str:
@@ -219,7 +282,10 @@ def machine_line(result: Mapping) -> str:
 
 def readme_block(result: Mapping, result_name: str) -> str:
     """The README's speed section body: machine, table, what was not run, link to the full result."""
-    parts = [f"Measured on {machine_line(result)}.", "", render_table(ratio_rows(result)), ""]
+    rows = ratio_rows(result)
+    parts = [f"Measured on {machine_line(result)}.", "", render_table(rows), ""]
+    if opt_in_note(rows):
+        parts += [opt_in_note(rows), ""]
     skipped = result.get("not_run", [])
     if skipped:
         parts += ["Not run: " + "; ".join(skipped) + ".", ""]

@@ -186,6 +186,109 @@ def test_rendered_table_marks_met_missed_and_untargeted_rows():
     assert keras_torch_line.endswith("| – |")
 
 
+# ------------------------------------------------- opt-in mixed_bfloat16 rows
+def _bf16_rows(rows, figure_start, peer):
+    figure = tools.OPT_IN_PREFIX + figure_start
+    return [r for r in rows if r["tool"] == "cnnlab-bf16" and r["figure"].startswith(figure) and r["peer"] == peer]
+
+
+def test_bf16_runs_leave_the_float32_headline_rows_unchanged():
+    float32_runs = [_run("cnnlab", s=8.0, acc=0.90), _run("keras-tf", s=20.0, acc=0.905), _run("torch", s=10.0)]
+    bf16_run = _run("cnnlab-bf16", s=4.0, acc=0.899)
+    without = tools.ratio_rows({"runs": float32_runs})
+    with_bf16 = tools.ratio_rows({"runs": float32_runs + [bf16_run]})
+    assert [r for r in with_bf16 if r["tool"] == "cnnlab"] == without
+    # the headline rows come first, every opt-in row after them
+    tools_in_order = [r["tool"] for r in with_bf16]
+    assert tools_in_order == sorted(tools_in_order, key=lambda t: t != "cnnlab")
+
+
+def test_bf16_train_rows_carry_the_same_targets_as_float32():
+    result = {"runs": [_run("cnnlab", s=8.0), _run("cnnlab-bf16", s=4.0), _run("keras-tf", s=10.0),
+                       _run("torch", s=5.0), _run("keras-torch", s=30.0)]}
+    rows = tools.ratio_rows(result)
+    (tf_row,) = _bf16_rows(rows, "train s/epoch, two-conv CNN b128", "keras-tf")
+    (torch_row,) = _bf16_rows(rows, "train s/epoch, two-conv CNN b128", "torch")
+    (keras_torch_row,) = _bf16_rows(rows, "train s/epoch, two-conv CNN b128", "keras-torch")
+    # 10 / 4 = 2.5 >= 2.0 (met); 5 / 4 = 1.25 < 1.5 (missed); Keras on torch has no target
+    assert tf_row["ratio"] == pytest.approx(2.5) and tf_row["target"] == ">= 2.0x" and tf_row["met"] is True
+    assert torch_row["ratio"] == pytest.approx(1.25) and torch_row["target"] == ">= 1.5x" and torch_row["met"] is False
+    assert keras_torch_row["met"] is None and keras_torch_row["target"] == "-"
+    assert tf_row["cnnlab"] == 4.0  # the value column holds the bf16 run, not float32 cnnlab's
+
+
+def test_bf16_rows_follow_its_own_configs_with_lenet_targets():
+    result = {"runs": [_run("cnnlab-bf16", "lenet", 32, s=2.0), _run("keras-tf", "lenet", 32, s=9.0)]}
+    (row,) = _bf16_rows(tools.ratio_rows(result), "train s/epoch, LeNet-5 b32", "keras-tf")
+    assert row["target"] == ">= 4.0x" and row["met"] is True  # 9 / 2 = 4.5 >= 4
+
+
+def test_bf16_accuracy_is_compared_with_each_peer_within_half_a_point():
+    result = {"runs": [_run("cnnlab-bf16", acc=0.8960), _run("keras-tf", acc=0.9000), _run("torch", acc=0.9020)]}
+    rows = tools.ratio_rows(result)
+    (tf_row,) = _bf16_rows(rows, "test accuracy", "keras-tf")
+    (torch_row,) = _bf16_rows(rows, "test accuracy", "torch")
+    # 89.60 - 90.00 = -0.40 points (within 0.5); 89.60 - 90.20 = -0.60 points (not)
+    assert tf_row["ratio"] == pytest.approx(-0.40) and tf_row["met"] is True
+    assert torch_row["ratio"] == pytest.approx(-0.60) and torch_row["met"] is False
+
+
+def test_bf16_is_compared_with_float32_cnnlab_for_speed_and_accuracy():
+    result = {"runs": [_run("cnnlab", s=9.5, acc=0.9100), _run("cnnlab-bf16", s=5.0, acc=0.9080)]}
+    rows = tools.ratio_rows(result)
+    (speed,) = _bf16_rows(rows, "train s/epoch", "cnnlab")
+    (accuracy,) = _bf16_rows(rows, "test accuracy", "cnnlab")
+    assert speed["ratio"] == pytest.approx(1.9) and speed["met"] is None  # 9.5 / 5.0, no target of its own
+    assert accuracy["ratio"] == pytest.approx(-0.20) and accuracy["met"] is True  # 90.80 - 91.00
+
+
+def test_bf16_has_an_rss_row_but_no_predict_or_efficiency_row():
+    # the policy keeps predict in float32, and the matmul peak is float32's
+    bf16 = {**_run("cnnlab-bf16", rss=240.0), "train_gflops": 150.0}
+    result = {"runs": [bf16, _run("keras-tf", rss=600.0)], "matmul_peak_gflops": 180.0}
+    rows = [r for r in tools.ratio_rows(result) if r["tool"] == "cnnlab-bf16"]
+    (rss,) = _bf16_rows(rows, "peak RSS", "keras-tf")
+    assert rss["ratio"] == pytest.approx(0.4) and rss["met"] is True  # 240 / 600 <= 0.6
+    assert not [r for r in rows if "predict" in r["figure"] or "GFLOP/s" in r["figure"]]
+
+
+def test_bf16_time_to_90_has_the_same_target_and_keras_comparison():
+    result = {"runs": [], "time_to_90": {"cnnlab": {"seconds_to_target": 80.0},
+                                          "cnnlab-bf16": {"seconds_to_target": 50.0},
+                                          "keras-tf": {"seconds_to_target": 150.0}}}
+    rows = tools.ratio_rows(result)
+    (target,) = _bf16_rows(rows, "main job", "target")
+    (peer,) = _bf16_rows(rows, "main job", "keras-tf")
+    assert target["met"] is True and target["cnnlab"] == 50.0 and target["target"] == "<= 90 s"
+    assert peer["ratio"] == pytest.approx(3.0)  # 150 / 50
+    (headline,) = [r for r in _rows_by(rows, "main job", "target") if r["tool"] == "cnnlab"]
+    assert headline["cnnlab"] == 80.0
+
+
+def test_rendered_bf16_rows_name_the_policy_and_float32_cnnlab():
+    result = {"runs": [_run("cnnlab", s=9.5, acc=0.9100), _run("cnnlab-bf16", s=5.0, acc=0.9080),
+                       _run("keras-tf", s=20.0, acc=0.9050)]}
+    lines = tools.render_table(tools.ratio_rows(result)).splitlines()
+    opt_in = [ln for ln in lines if tools.OPT_IN_PREFIX in ln]
+    assert "| mixed_bfloat16 (opt-in): train s/epoch, two-conv CNN b128 | Keras 3 / TensorFlow | 5.00 | 20.0 | " \
+           "4.00x | >= 2.0x | ✔ |" in opt_in
+    # accuracy rows print points, not a ratio: 90.80 - 90.50 = +0.30
+    assert "| mixed_bfloat16 (opt-in): test accuracy (points), two-conv CNN b128 | Keras 3 / TensorFlow | 90.8 | " \
+           "90.5 | +0.30 | within 0.5 | ✔ |" in opt_in
+    assert any("| cnnlab, float32 |" in ln and "1.90x" in ln for ln in opt_in)
+
+
+def test_opt_in_note_appears_only_with_bf16_rows():
+    assert tools.opt_in_note(tools.ratio_rows({"runs": [_run("cnnlab"), _run("torch")]})) == ""
+    note = tools.opt_in_note(tools.ratio_rows({"runs": [_run("cnnlab-bf16"), _run("torch")]}))
+    assert "headline" in note and 'set_global_policy("mixed_bfloat16")' in note
+
+
+def test_every_cnnlab_tool_has_a_policy_and_a_display_name():
+    assert tools.POLICIES == {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16"}
+    assert tools.PEER_NAMES["cnnlab-bf16"] == "cnnlab, mixed_bfloat16"
+
+
 # ------------------------------------------------------------------ README block
 def test_replace_block_rewrites_only_between_the_markers():
     text = f"# cnnlab\n\nintro\n\n{tools.README_START}\nold table\n{tools.README_END}\n\n## Next\nkept\n"
@@ -227,6 +330,15 @@ def test_readme_block_names_the_machine_and_what_was_not_run():
     assert "fp32 matmul peak 181 GFLOP/s" in block
     assert "Not run: scale curves." in block
     assert "bench/results/2025-01-02-box.json" in block
+    assert "mixed_bfloat16" not in block  # no opt-in rows, no note about them
+
+
+def test_readme_block_explains_the_opt_in_rows_under_the_table():
+    result = {"date": "2025-01-02T03:04:05+00:00", "mode": "full", "machine": {},
+              "runs": [_run("cnnlab", s=8.0), _run("cnnlab-bf16", s=4.0), _run("keras-tf", s=20.0)], "not_run": []}
+    block = tools.readme_block(result, "r")
+    table_end = block.index("| mixed_bfloat16 (opt-in): ")
+    assert block.index("Rows without a prefix are cnnlab's default float32") > table_end
 
 
 # --------------------------------------------------------------- update_readme
