@@ -29,7 +29,7 @@ def _small_cnn():
 def test_predict_on_100k_images_does_not_copy_float32_input():
     x = np.random.default_rng(0).random((100_000, 28, 28, 1), dtype=np.float32)  # 314 MB
     model = _small_cnn()
-    model.predict(x[:256], batch_size=1024, verbose=0)  # warm up kernels and allocator
+    model.predict(x[:2048], batch_size=1024, verbose=0)  # warm up kernels and the allocator at full batch size
     before = rss_bytes()
     out = model.predict(x, batch_size=1024, verbose=0)
     growth = rss_bytes() - before
