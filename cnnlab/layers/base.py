@@ -204,6 +204,8 @@ class Layer(nn.Module, metaclass=_LayerMeta):
     """
 
     input_spec: InputSpec | None = None
+    # Layers whose call takes a list of tensors (merges, models); for the others a Python list is array data.
+    _takes_several_inputs = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -440,6 +442,8 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         if isinstance(inputs, torch.Tensor):
             return inputs if inputs.dtype == torch.float32 else _to_float(inputs, self)
         if isinstance(inputs, (list, tuple)):
+            if not self._takes_several_inputs and not any(isinstance(x, torch.Tensor) for x in inputs):
+                return _to_float(to_tensor(inputs, self), self)  # nested lists of numbers are one array
             return type(inputs)(self._convert_inputs(x) for x in inputs)
         if isinstance(inputs, dict):
             return {k: self._convert_inputs(v) for k, v in inputs.items()}
@@ -567,7 +571,8 @@ def to_tensor(value, layer: Layer | None = None) -> torch.Tensor:
         array = np.asarray(value)
     except Exception as err:  # ragged lists and the like
         raise ArgumentTypeError(
-            f"{_where(layer)}cannot turn the input into an array: {err}. Pass a NumPy array or a torch tensor."
+            f"{_where(layer)}cannot turn the input into an array ({str(err).rstrip('.')}): nested lists must have "
+            "rows of equal length. Pass a NumPy array or a torch tensor of one shape."
         ) from err
     if array.dtype.kind not in "biuf":
         raise ArgumentTypeError(

@@ -9,6 +9,8 @@ from cnnlab.layers.base import Layer
 
 
 class _Merge(Layer):
+    _takes_several_inputs = True
+
     def _check_list(self, shapes) -> list:
         if not isinstance(shapes, list) or len(shapes) < 2:
             raise ShapeError(

@@ -34,6 +34,8 @@ class Model(Trainer, Layer):
         ...         return self.out(self.flat(self.conv(x)))
     """
 
+    _takes_several_inputs = True
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from cnnlab.models.functional import Functional

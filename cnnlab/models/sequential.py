@@ -32,6 +32,8 @@ class Sequential(Model):
         ... ])
     """
 
+    _takes_several_inputs = False  # one input: a nested Python list is array data
+
     def __init__(self, layers=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self._stack: list[Layer] = []

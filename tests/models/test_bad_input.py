@@ -147,3 +147,11 @@ def test_strings_as_input_data_ask_for_numbers():
         model(np.array([["a", "b", "c", "d"]]))
     with pytest.raises(ArgumentTypeError, match="expects numeric input"):
         layers.Conv2D(2, 1)(np.full((1, 2, 2, 1), "7"))
+
+
+def test_nested_lists_are_array_data_and_ragged_rows_are_explained():
+    from cnnlab import layers as L
+
+    assert tuple(L.Dense(2)([[1.0, 2.0], [3.0, 4.0]]).shape) == (2, 2)
+    with pytest.raises(ArgumentTypeError, match=r"Dense 'dense_1' cannot turn the input into an array.*rows of equal length"):
+        L.Dense(2)([[1, 2], [3]])
