@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import safetensors
 import safetensors.torch
+from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 import torch
 
 from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, is_chief, print_msg
@@ -345,7 +346,7 @@ class BackupAndRestore(Callback):
             if fields.get("format") != _BACKUP_FORMAT:
                 raise ValueError(f"{_BACKUP_JSON} is not a cnnlab backup")
             with open(os.path.join(self.backup_dir, fields["tensors"]), "rb") as f:
-                tensors = safetensors.torch.load(f.read())
+                tensors = load_safetensors(f.read())
             self._restore_model(tensors, fields)
             _set_rng_states(tensors, fields)
             epoch = int(fields["epoch"])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 import safetensors.torch
+from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 import torch
 
 from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, FileFormatError, ShapeError
@@ -282,7 +283,7 @@ def _read_json(data: bytes, path: Path, name: str) -> dict:
 
 def _read_safetensors(data: bytes, path) -> dict[str, torch.Tensor]:
     try:
-        return safetensors.torch.load(data)
+        return load_safetensors(data)
     except Exception as err:  # safetensors raises its own SafetensorError for any malformed input
         raise FileFormatError(f"'{path}' holds no readable safetensors weights ({type(err).__name__}: {err}). "
                               "The file is corrupt or truncated; save it again.") from err
