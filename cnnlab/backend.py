@@ -12,10 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import random
 import re
+import sys
 
 import numpy as np
 import torch
@@ -193,3 +195,32 @@ __all__ = [
     "DEVICE_ENV_VAR", "KERAS_EPSILON", "KERAS_FLOATX", "default_device", "epsilon", "floatx",
     "gpu_device_name", "list_devices", "resolve_device", "set_random_seed",
 ]
+
+
+# glibc's malloc adapts its mmap threshold upwards as large blocks are freed and then returns the top of the
+# heap to the OS on almost every free. A training step frees and reallocates several activation buffers of
+# 1-30 MB, so each step paid page faults for them again: on the two-conv CNN at batch 128 this made steps
+# 1.7x slower (33 vs 18 ms on this machine's 2 cores) once the training data was larger than ~10 MB. Keeping
+# buffers below 32 MB in the heap and trimming only beyond 256 MB removes that cost; peak RSS is unchanged.
+MALLOC_MMAP_THRESHOLD = 32 << 20  # glibc's own maximum for the dynamic threshold on 64-bit
+MALLOC_TRIM_THRESHOLD = 256 << 20
+MALLOC_TUNING_ENV_VAR = "CNNLAB_MALLOC_TUNING"  # "0" leaves glibc's defaults alone
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers from glibc's malloc.h
+
+
+@functools.lru_cache(maxsize=None)
+def tune_cpu_allocator() -> bool:
+    """Keep training-sized CPU buffers in the heap (glibc only; once per process).
+
+    Called by ``Model.compile`` for models on the CPU. Returns True when the
+    settings were applied; False on other C libraries, other systems, or with
+    ``CNNLAB_MALLOC_TUNING=0``.
+    """
+    if os.environ.get(MALLOC_TUNING_ENV_VAR, "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)) and \
+            bool(libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
+    except (OSError, AttributeError):  # musl or another libc without mallopt
+        return False

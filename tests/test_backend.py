@@ -118,3 +118,18 @@ def test_set_random_seed_validates(seed, error):
 def test_keras_numeric_defaults():
     assert backend.floatx() == "float32"
     assert backend.epsilon() == 1e-7
+
+
+def test_cpu_allocator_tuning_applies_once_and_can_be_switched_off(monkeypatch):
+    import sys
+
+    from cnnlab import backend
+
+    backend.tune_cpu_allocator.cache_clear()
+    monkeypatch.setenv(backend.MALLOC_TUNING_ENV_VAR, "0")
+    assert backend.tune_cpu_allocator() is False
+    backend.tune_cpu_allocator.cache_clear()
+    monkeypatch.delenv(backend.MALLOC_TUNING_ENV_VAR)
+    applied = backend.tune_cpu_allocator()
+    assert applied is (sys.platform.startswith("linux"))  # glibc's mallopt accepts both settings
+    assert backend.tune_cpu_allocator() is applied  # cached: once per process

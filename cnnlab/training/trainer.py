@@ -70,6 +70,8 @@ class Trainer:
 
         self.optimizer = optimizers.get(optimizer)
         self._device_choice = backend.resolve_device(device)
+        if self._device_choice.type == "cpu":
+            backend.tune_cpu_allocator()
         self.to(self._device_choice)
         if loss is None:
             warnings.warn("compile() without a loss: fit() will fail unless train_step is overridden.", stacklevel=2)
