@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import tempfile
 import tracemalloc
 import zipfile
 
@@ -51,9 +51,11 @@ def report_counts():
         record("fuzz", target=name, inputs=count)
 
 
+_SCRATCH = tempfile.mkdtemp(prefix="cnnlab-fuzz-")  # the valid seed files are written once per session
+
+
 def _valid_idx() -> bytes:
-    buf = io.BytesIO()
-    path = "/tmp/_fuzz_valid.idx"
+    path = os.path.join(_SCRATCH, "valid.idx")
     write_idx(path, np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
     return open(path, "rb").read()
 
@@ -75,8 +77,7 @@ def test_mutated_idx_files_raise_only_cnnlab_errors(tmp_path_factory, flips, cut
 
 def _valid_model() -> dict[str, bytes]:
     model = cnnlab.Sequential([layers.Input((4, 4, 1)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2)])
-    buf = io.BytesIO()
-    path = "/tmp/_fuzz_valid.cnnlab"
+    path = os.path.join(_SCRATCH, "valid.cnnlab")
     model.save(path)
     with open(path, "rb") as fh:
         raw = fh.read()

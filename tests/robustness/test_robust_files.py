@@ -7,7 +7,6 @@ import gzip
 import io
 import os
 import struct
-import zipfile
 import zlib
 
 import numpy as np

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from robust_record import Bad, cases, check_accepted, check_bad
 
 import cnnlab
