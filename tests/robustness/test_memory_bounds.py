@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import torch
@@ -65,3 +68,31 @@ def test_fit_on_a_generated_dataset_keeps_memory_flat_over_5_epochs():
     record("memory_bound", what="fit through a DataLoader over a generated dataset, 5 epochs",
            input_mib=round(60 * 128 * 28 * 28 * 4 * 5 / 2**20), budget_mib=round(budget / 2**20),
            measured_mib=round(growth / 2**20, 1), held=True)
+
+
+PEAK_SCRIPT = textwrap.dedent("""
+    import resource, numpy as np, cnnlab
+    from cnnlab import layers
+    x = np.random.default_rng(0).random((100_000, 28, 28, 1), dtype=np.float32)
+    y = np.zeros(100_000, dtype=np.int64)
+    model = cnnlab.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(4, 3, strides=2), layers.Flatten(),
+                               layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", device="cpu")
+    model.fit(x[:256], y[:256], batch_size=128, verbose=0)  # one-off allocations
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model.fit(x, y, batch_size=128, epochs=1, steps_per_epoch=2, verbose=0)
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024, x.nbytes)
+""")
+
+
+def test_fit_checks_a_large_input_without_a_peak_copy():
+    """The NaN/inf check reads the data in chunks: the process's peak memory must not grow by a copy of x."""
+    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr
+    growth, nbytes = (int(v) for v in run.stdout.split())
+    budget = nbytes // 4  # a full-size temporary (torch.isfinite's abs copy) would add nbytes
+    assert growth < budget, f"fit raised the peak RSS by {growth / 2**20:.0f} MiB (x is {nbytes / 2**20:.0f} MiB)"
+    record("memory_bound", what="fit's input checks on 100k 28x28x1 float32 images (peak RSS)",
+           input_mib=round(nbytes / 2**20), budget_mib=round(budget / 2**20), measured_mib=round(growth / 2**20, 1),
+           held=True)

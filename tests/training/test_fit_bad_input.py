@@ -58,6 +58,18 @@ def test_nan_or_inf_in_inputs(bad):
         _model().fit(x, Y, verbose=0)
 
 
+@pytest.mark.parametrize("row", [0, 7, 11])
+def test_nan_found_in_any_chunk_of_the_finite_check(monkeypatch, row):
+    from cnnlab.training import data_adapters
+
+    monkeypatch.setattr(data_adapters, "_FINITE_CHUNK", 2 * X[0].size)  # two samples per chunk
+    x = X.copy()
+    x[row, -1] = np.nan
+    with pytest.raises(DataError, match=rf"x contains NaN or inf \(first at sample {row}\)"):
+        _model().fit(x, Y, verbose=0)
+    _model().fit(X, Y, verbose=0)  # clean data passes every chunk
+
+
 def test_images_missing_channel_axis_suggests_adding_it():
     model = cnnlab.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(2, 3), layers.Flatten(),
                                layers.Dense(3, activation="softmax")])
