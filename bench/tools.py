@@ -276,6 +276,10 @@ def machine_line(result: Mapping) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
     peak = result.get("matmul_peak_gflops")
     peak_text = f"; fp32 matmul peak {peak:.0f} GFLOP/s" if peak else ""
+    engines = {name: result.get(f"matmul_{name}_gflops") for name in ("onednn", "blas")}
+    if peak and all(engines.values()):
+        peak_text += (f" (the faster of oneDNN, {engines['onednn']:.0f}, and the BLAS behind torch.mm, "
+                      f"{engines['blas']:.0f})")
     return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores ({m.get('host', '?')}, {result.get('date', '?')}, "
             f"`make bench{'-quick' if result.get('mode') == 'quick' else ''}`); {versions}{peak_text}")
 

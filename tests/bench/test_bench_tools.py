@@ -333,6 +333,13 @@ def test_readme_block_names_the_machine_and_what_was_not_run():
     assert "mixed_bfloat16" not in block  # no opt-in rows, no note about them
 
 
+def test_machine_line_names_both_matmul_engines_when_measured():
+    result = {"matmul_peak_gflops": 449.4, "matmul_onednn_gflops": 449.4, "matmul_blas_gflops": 208.8,
+              "machine": {"cpu": "AMD EPYC", "cores": 2}}
+    line = tools.machine_line(result)
+    assert "fp32 matmul peak 449 GFLOP/s (the faster of oneDNN, 449, and the BLAS behind torch.mm, 209)" in line
+
+
 def test_readme_block_explains_the_opt_in_rows_under_the_table():
     result = {"date": "2025-01-02T03:04:05+00:00", "mode": "full", "machine": {},
               "runs": [_run("cnnlab", s=8.0), _run("cnnlab-bf16", s=4.0), _run("keras-tf", s=20.0)], "not_run": []}
