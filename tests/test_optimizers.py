@@ -373,3 +373,47 @@ def test_schedule_errors_and_round_trip():
     assert schedules.deserialize(schedules.serialize(s)) == s
     with pytest.raises(UnknownNameError):
         schedules.deserialize({"class_name": "os.system", "config": {}})
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_fused_kernel_follows_the_keras_rule_over_many_steps(monkeypatch, amsgrad):
+    """CPU float32 Adam runs torch's fused kernel; it must equal the foreach (Keras-formula) path step for step."""
+    from cnnlab.optimizers import algorithms
+
+    rng = np.random.default_rng(1)
+    initial = [rng.normal(size=(5, 3)), rng.normal(size=(7,))]
+    grads = [[rng.normal(size=w.shape) * 10 ** rng.uniform(-4, 1) for w in initial] for _ in range(60)]
+    calls = []
+    real = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fused = run(optimizers.Adam(0.01, amsgrad=amsgrad), grads=grads, initial=initial)
+    assert len(calls) == 60
+    monkeypatch.setattr(algorithms, "_fusable", lambda params, grads: False)
+    plain = run(optimizers.Adam(0.01, amsgrad=amsgrad), grads=grads, initial=initial)
+    want = reference(*adam_rule(amsgrad=amsgrad), grads=grads, initial=initial, lr=lambda t: 0.01)
+    assert_close(fused, plain)
+    assert_close(fused, want)
+
+
+def test_adam_fused_step_count_follows_a_reset_iteration_counter(monkeypatch):
+    """Setting ``iterations`` (as a restore does) moves the fused kernel's step counter with it."""
+    from cnnlab.optimizers import algorithms
+
+    def two_steps_reset_two_steps():
+        opt = optimizers.Adam(0.1)
+        params = [torch.nn.Parameter(torch.tensor(w, dtype=torch.float32)) for w in INITIAL]
+        for t, step_grads in enumerate(GRADS):
+            if t == 2:
+                opt.iterations = 0
+            for p, g in zip(params, step_grads):
+                p.grad = torch.tensor(g, dtype=torch.float32)
+            opt.step(params)
+        return [p.detach().numpy() for p in params]
+
+    fused = two_steps_reset_two_steps()
+    with monkeypatch.context() as patch:
+        patch.setattr(algorithms, "_fusable", lambda params, grads: False)
+        plain = two_steps_reset_two_steps()
+    assert_close(fused, plain)
+    straight = run(optimizers.Adam(0.1))  # without the reset, the bias correction differs at steps 3-4
+    assert not np.allclose(fused[0], straight[0])

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from cnnlab import activations, constraints, initializers, regularizers
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.layers import _args
+from cnnlab.layers import _args, _kernels
 from cnnlab.layers.base import InputSpec, Layer
 from cnnlab.layers.node import KerasTensor, Node
 
@@ -136,7 +136,7 @@ class Dense(Layer):
         super()._check_input_shape(shape)
 
     def call(self, inputs):
-        y = F.linear(inputs, self.kernel.t(), self.bias)
+        y = _kernels.linear(inputs, self.kernel, self.bias)
         return y if self._emit_logits else self.activation(y)
 
     def compute_output_shape(self, input_shape):
