@@ -71,6 +71,7 @@ class Conv2D(Layer):
         self.input_spec = InputSpec(ndim=4, layout=self._layout())
         self._channel_axis = -1 if self.data_format == "channels_last" else 1
         self._emit_logits = False
+        self._defer_activation = False  # set while a model applies the activation after the next layer
         self._pad_cache: dict = {}
 
     def _layout(self) -> str:
@@ -140,7 +141,7 @@ class Conv2D(Layer):
             x = F.pad(x, explicit)
         y = F.conv2d(x, self.kernel.permute(3, 2, 0, 1), self.bias, self.strides, symmetric, self.dilation_rate,
                      self.groups)
-        if not self._emit_logits:
+        if not (self._emit_logits or self._defer_activation):
             y = self.activation(y)
         return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
 
