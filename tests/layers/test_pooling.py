@@ -72,3 +72,27 @@ def test_global_average_and_max_pooling_reduce_height_and_width():
     np.testing.assert_allclose(kept, x.mean(axis=(1, 2), keepdims=True), **TOL)
     first = layers.GlobalMaxPooling2D(data_format="channels_first")(x.transpose(0, 3, 1, 2)).numpy()
     np.testing.assert_allclose(first, x.max(axis=(1, 2)), **TOL)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("height, width, padding", [(8, 8, "valid"), (7, 9, "valid"), (6, 10, "same"), (7, 7, "same")])
+def test_inference_max_pooling_2x2_equals_the_training_kernel(data_format, height, width, padding):
+    """Without autograd, 2x2/2 max pooling runs as two elementwise maxima: exactly F.max_pool2d's values."""
+    import torch
+
+    shape = (3, height, width, 5) if data_format == "channels_last" else (3, 5, height, width)
+    x = torch.from_numpy(_random(shape, seed=height * width))
+    x[0].view(-1)[::7] = float("nan")
+    x[1].view(-1)[::5] = float("-inf")
+    layer = layers.MaxPooling2D(2, padding=padding, data_format=data_format)
+    with torch.no_grad():
+        fast = layer(x)
+    slow = layer(x.clone().requires_grad_()).detach()  # the F.max_pool2d path, as in training
+    assert fast.shape == slow.shape
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())  # NaN in the same places, values bit for bit
+    nhwc = x.numpy() if data_format == "channels_last" else x.numpy().transpose(0, 2, 3, 1)
+    clean = np.nan_to_num(nhwc, nan=0.0, neginf=-1e30)
+    expected = pool2d_nhwc(clean, "max", (2, 2), (2, 2), padding)
+    got = layer(torch.from_numpy(clean if data_format == "channels_last" else clean.transpose(0, 3, 1, 2).copy()))
+    got = got.detach().numpy() if data_format == "channels_last" else got.detach().numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(got, expected, **TOL)
