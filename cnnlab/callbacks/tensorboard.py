@@ -166,7 +166,8 @@ class TensorBoard(Callback):
         was_training = self.model.training
         try:
             self.model.eval()
-            with warnings.catch_warnings():
+            # no_grad: the trace and its check run take the same (inference) kernels
+            with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")  # the tracer's own warnings are about internals
                 self._writer("train").graph(self.model, example)
         except Exception as err:  # tracing can fail on Python control flow; the rest of the logs still matter

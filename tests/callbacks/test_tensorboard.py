@@ -51,6 +51,20 @@ def test_epoch_scalars_follow_keras_layout_and_match_history(tmp_path):
     assert train.Tags()["graph"]  # write_graph=True by default
 
 
+def test_graph_of_a_conv_pool_model_is_written_without_a_warning(tmp_path, recwarn):
+    """Pooling and the fused Conv2D+ReLU+MaxPooling2D order take inference kernels: the trace must stay stable."""
+    model = keras.Sequential([
+        keras.layers.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax"),
+    ])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((8, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 8), verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    assert not [w for w in recwarn if "graph was not written" in str(w.message)]
+    assert _read(tmp_path / "train").Tags()["graph"]
+
+
 def test_int_update_freq_writes_batch_scalars_every_n_batches(tmp_path):
     x, y = _data(40)  # 4 batches of 10 per epoch, 2 epochs → global steps 1..8
     _tiny_model().fit(x, y, epochs=2, batch_size=10, verbose=0,
