@@ -7,7 +7,10 @@ import statistics
 from collections.abc import Mapping
 from pathlib import Path
 
-import tools
+if __package__:  # imported as bench.report (the tests)
+    from bench import tools
+else:  # imported by bench/run.py
+    import tools
 
 TOOL_ORDER = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch", "torch")
 TOOL_COLOURS = {"cnnlab": "#d1495b", "cnnlab-bf16": "#eb9aa6", "keras-tf": "#edae49", "keras-torch": "#66a182",
@@ -30,13 +33,17 @@ def add_derived(result: dict) -> None:
 
 
 def seed_spread(runs) -> dict:
-    """Test accuracy of the two-conv CNN at batch 128 over seeds, per tool: values, mean, min, max."""
+    """Test accuracy over seeds for every config run with more than one seed, per tool: values, mean, min, max."""
     out = {}
-    for tool in TOOL_ORDER:
-        accs = [r["test_accuracy"] for r in runs
-                if r.get("tool") == tool and r.get("model") == "cnn" and r.get("batch_size") == 128 and "error" not in r]
-        if len(accs) > 1:
-            out[tool] = {"accuracies": accs, "mean": statistics.mean(accs), "min": min(accs), "max": max(accs)}
+    configs = sorted({(r["model"], r["batch_size"]) for r in runs if "error" not in r and r.get("seed", 0)},
+                     key=lambda c: (c[0] != "cnn", -c[1]))
+    for model, batch in configs:
+        for tool in TOOL_ORDER:
+            accs = tools.accuracies(runs, tool, model, batch)
+            if len(accs) > 1:
+                out[f"{tool} {model} b{batch}"] = {"tool": tool, "model": model, "batch_size": batch,
+                                                   "accuracies": accs, "mean": statistics.mean(accs),
+                                                   "min": min(accs), "max": max(accs)}
     return out
 
 
@@ -69,11 +76,13 @@ def markdown(result: Mapping) -> str:
     parts += ["## Raw figures (seed 0)", "", _figures_table(result), ""]
     spread = result.get("seed_spread")
     if spread:
-        parts += ["## Test accuracy over seeds (two-conv CNN, batch 128)", "", "| tool | accuracies | mean | spread |",
-                  "| --- | --- | ---: | ---: |"]
-        for tool, s in spread.items():
-            parts.append(f"| {tools.PEER_NAMES[tool]} | {', '.join(f'{100 * a:.2f}' for a in s['accuracies'])} | "
-                         f"{100 * s['mean']:.2f} | {100 * (s['max'] - s['min']):.2f} |")
+        parts += ["## Test accuracy over seeds", "", "The accuracy rows above compare these means.", "",
+                  "| model | batch | tool | accuracies (seed 0, 1, ...) | mean | spread |",
+                  "| --- | ---: | --- | --- | ---: | ---: |"]
+        for s in spread.values():
+            parts.append(f"| {tools.MODEL_NAMES[s['model']]} | {s['batch_size']} | {tools.PEER_NAMES[s['tool']]} | "
+                         f"{', '.join(f'{100 * a:.2f}' for a in s['accuracies'])} | {100 * s['mean']:.2f} | "
+                         f"{100 * (s['max'] - s['min']):.2f} |")
         parts.append("")
     for tool, t90 in result.get("time_to_90", {}).items():
         if "error" in t90:

@@ -141,9 +141,11 @@ def main(argv=None) -> None:
                         f"{tool} main job to 90%", ["bench/run_keras_api.py", "--tool", tool, "--task", "time90",
                                                     "--split-file", split, "--samples", str(args.samples)], tool, log)
         for seed in plan["seeds"]:
-            for tool in run_tools:
-                label = f"{tool} cnn b128 seed {seed}"
-                result["runs"].append(run_process(label, train_args(tool, "cnn", 128, plan["epochs"], seed, args.samples), tool, log))
+            for model, batch in plan["configs"]:
+                for tool in run_tools:
+                    label = f"{tool} {model} b{batch} seed {seed}"
+                    result["runs"].append(run_process(label, train_args(tool, model, batch, plan["epochs"], seed,
+                                                                        args.samples), tool, log))
         if plan["scale"] and "cnnlab" in run_tools:
             result.update(_probe("scale", sample_args, log))
     result["bench_seconds"] = time.perf_counter() - started

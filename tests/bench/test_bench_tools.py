@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import models, tools
+from bench import models, report, tools
 
 
 # ------------------------------------------------------------------ epoch medians
@@ -385,3 +385,28 @@ def test_update_writes_the_table_into_the_readme_and_keeps_the_rest(tmp_path):
     text = readme.read_text()
     assert "old" not in text and text.startswith("# cnnlab\n\n## Speed\n") and text.endswith("## Licence\n")
     assert "| train s/epoch, two-conv CNN b128 | idiomatic PyTorch | 8.00 | 12.0 | 1.50x | >= 1.5x | ✔ |" in text
+
+
+def test_accuracy_rows_compare_means_over_the_seeds_both_tools_ran():
+    runs = [_run("cnnlab", acc=0.880), _run("cnnlab", acc=0.890, seed=1), _run("cnnlab", acc=0.900, seed=2),
+            _run("keras-tf", acc=0.895), _run("keras-tf", acc=0.890, seed=1), _run("keras-tf", acc=0.885, seed=2),
+            _run("torch", acc=0.870)]  # the peer ran seed 0 only: that row stays a single-seed comparison
+    rows = tools.ratio_rows({"runs": runs})
+    (tf_row,) = _rows_by(rows, "test accuracy", "keras-tf")
+    assert tf_row["figure"] == "test accuracy (points, mean of 3 seeds), two-conv CNN b128"
+    assert tf_row["cnnlab"] == pytest.approx(89.0) and tf_row["peer_value"] == pytest.approx(89.0)
+    assert tf_row["met"] is True  # seed 0 alone differs by 1.5 points
+    (torch_row,) = _rows_by(rows, "test accuracy", "torch")
+    assert torch_row["figure"] == "test accuracy (points), two-conv CNN b128"
+    assert torch_row["ratio"] == pytest.approx(1.0) and torch_row["met"] is False
+
+
+def test_seed_spread_covers_every_config_run_with_several_seeds():
+    runs = [_run("cnnlab", acc=0.88), _run("cnnlab", acc=0.90, seed=1),
+            _run("cnnlab", model="lenet", batch=32, acc=0.83), _run("cnnlab", model="lenet", batch=32, acc=0.85, seed=1),
+            _run("torch", acc=0.87)]
+    spread = report.seed_spread(runs)
+    assert set(spread) == {"cnnlab cnn b128", "cnnlab lenet b32"}
+    lenet = spread["cnnlab lenet b32"]
+    assert lenet["accuracies"] == [0.83, 0.85] and lenet["mean"] == pytest.approx(0.84)
+    assert lenet["max"] - lenet["min"] == pytest.approx(0.02)
