@@ -60,7 +60,9 @@ class Trainer:
                 outputs a list of lists or a dict by output name (a flat list applies to every output).
             loss_weights: weights of the per-output losses (list or dict).
             weighted_metrics: metrics that also use ``sample_weight``/``class_weight``.
-            jit_compile: ``True`` runs the forward pass through ``torch.compile``.
+            jit_compile: ``True`` runs the forward pass through ``torch.compile``; ``"auto"`` (Keras 3's
+                default) and ``False`` run eagerly: on the CPU the compiled two-conv CNN step measured twice as
+                slow as cnnlab's eager kernels (bench/README.md), so nothing is compiled unless asked for.
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (default: CUDA when available).
 
         Example:
@@ -83,7 +85,10 @@ class Trainer:
         elif self._compiled_loss is not None:
             self._compiled_metrics.validate(self._compiled_loss)
         self._trainable_params = None
-        self._jit = bool(jit_compile)
+        if not (isinstance(jit_compile, bool) or jit_compile is None or jit_compile == "auto"):  # None: tf.keras 2
+            raise ConfigError("compile(): jit_compile must be True, False or 'auto'. "
+                              f"Received: jit_compile={jit_compile!r}")
+        self._jit = jit_compile is True
         self._compiled_forward = None
         from cnnlab import mixed_precision
 

@@ -6,6 +6,7 @@ import torch
 
 import cnnlab
 from cnnlab import callbacks, constraints, layers, regularizers
+from cnnlab.errors import ConfigError
 from cnnlab.utils import set_random_seed
 
 
@@ -367,3 +368,17 @@ def test_jit_compile_trains_tiny_model():
     except Exception as err:  # a machine without a C++ compiler cannot run inductor
         pytest.skip(f"torch.compile unavailable here: {err}")
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("value, compiled", [("auto", False), (None, False), (False, False), (True, True)])
+def test_jit_compile_auto_runs_eagerly(value, compiled):
+    model = cnnlab.Sequential([layers.Input((4,)), layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", jit_compile=value)
+    assert model._jit is compiled
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, "xla"])
+def test_jit_compile_refuses_other_values(bad):
+    model = cnnlab.Sequential([layers.Input((4,)), layers.Dense(2, activation="softmax")])
+    with pytest.raises(ConfigError, match=r"jit_compile must be True, False or 'auto'.*Received: jit_compile="):
+        model.compile("sgd", "sparse_categorical_crossentropy", jit_compile=bad)
