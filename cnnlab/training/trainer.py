@@ -12,6 +12,7 @@ import contextlib
 import warnings
 
 import torch
+import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError, DataError, NotCompiledError
 from cnnlab.training import compile_utils as cu
@@ -225,7 +226,7 @@ class Trainer:
         act = getattr(fn, "__name__", None)
         if hasattr(layer, "_emit_logits") and type(loss.single).__name__ in _LOGIT_ACTIVATIONS.get(act, ()) \
                 and not getattr(loss.single, "from_logits", True):
-            return loss.single.with_logits(), fn
+            return _plain_cross_entropy(loss.single.with_logits()), fn
         return None
 
     @contextlib.contextmanager
@@ -274,7 +275,9 @@ class Trainer:
             loss_fn, activation = fast
             with self._emitting_logits():
                 z = self._forward(x, training=True)
-            loss = self._add_penalties(loss_fn(y, z, sample_weight))
+            loss = loss_fn(y, z, sample_weight)
+            if self._has_penalties:
+                loss = self._add_penalties(loss)
             with torch.no_grad():
                 y_pred = activation(z.detach())
             self._ensure_metrics(y_pred)
@@ -317,6 +320,8 @@ class Trainer:
         self._constraints = [v for v in self.trainable_weights if v.constraint is not None]
         overridden = type(self).train_step is not Trainer.train_step
         self._fast_logits = None if overridden else self._logits_loss()
+        self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(
+            layer.activity_regularizer is not None for layer in [self, *self._all_sublayers()])
 
     # --------------------------------------------------------------------- data
     def _arrays(self, x, y, sample_weight, what: str, check: bool = True):
@@ -558,6 +563,21 @@ def _replica_sync():
     from cnnlab import distribute
 
     return distribute.current().replica_sync
+
+
+def _plain_cross_entropy(loss):
+    """``loss`` (on logits), with the common case -- sparse labels, no weights, batch mean -- as one fused op."""
+    if type(loss).__name__ != "SparseCategoricalCrossentropy" or loss.reduction != "sum_over_batch_size" \
+            or loss._fn_kwargs.get("axis", -1) != -1 or loss.dtype is not None:
+        return loss
+
+    def fast(y_true, logits, sample_weight=None):
+        if sample_weight is None and y_true.dim() == 1 and y_true.dtype == torch.int64 and logits.dim() == 2 \
+                and logits.dtype == torch.float32:
+            return F.cross_entropy(logits, y_true)
+        return loss(y_true, logits, sample_weight)
+
+    return fast
 
 
 def _pack(batch: tuple) -> tuple:

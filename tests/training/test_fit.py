@@ -382,3 +382,20 @@ def test_jit_compile_refuses_other_values(bad):
     model = cnnlab.Sequential([layers.Input((4,)), layers.Dense(2, activation="softmax")])
     with pytest.raises(ConfigError, match=r"jit_compile must be True, False or 'auto'.*Received: jit_compile="):
         model.compile("sgd", "sparse_categorical_crossentropy", jit_compile=bad)
+
+
+def test_fast_loss_path_matches_the_general_loss_with_and_without_penalties():
+    """fit's fused sparse cross-entropy (no weights, batch mean) and penalty skip give the general path's losses."""
+    x, y = _data(32)
+
+    def losses(kernel_regularizer, fast):
+        set_random_seed(0)
+        model = _mlp(metrics=(), kernel_regularizer=kernel_regularizer)
+        model._prepare_training()
+        if not fast:
+            model._fast_logits = None  # the general path: softmax output, loss on probabilities, all penalties
+        batch = (torch.from_numpy(x[:16]), torch.from_numpy(y[:16]).long())
+        return [float(model.train_step(batch)["loss"]) for _ in range(3)]
+
+    for regularizer in (None, regularizers.L2(0.05)):
+        np.testing.assert_allclose(losses(regularizer, True), losses(regularizer, False), rtol=1e-5)
