@@ -1,5 +1,8 @@
 """Cheaper execution orders that give the same numbers as running each layer in turn.
 
+Used by ``Sequential`` and by functional models (where the Conv2D output must have no other reader and
+not be a model output).
+
 ``Conv2D(..., activation="relu")`` followed by ``MaxPooling2D``: ``max_pool(relu(z)) == relu(max_pool(z))``
 because ReLU is monotonic, and the gradients agree too (max pooling routes the gradient to the same cell in both
 orders; where the window's maximum is <= 0 both give zero). Pooling first runs the ReLU and its backward on a

@@ -8,6 +8,7 @@ from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.layers.base import Layer
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor, Node, flatten, pack_like
+from cnnlab.models._fusion import relu_then_max_pool
 from cnnlab.models.model import Model
 from cnnlab.models.trace import explain_shape_error
 
@@ -58,7 +59,28 @@ class Functional(Model):
                               "Give one of them another name=.")
         for layer in layers:
             self.add_module(layer.name, layer)
+        self._relu_pool_candidates = self._single_consumer_pairs()
         self.built = True
+
+    def _single_consumer_pairs(self) -> dict[int, Node]:
+        """Node id -> the one node of this model that reads its output, when that output is nothing else's.
+
+        Such a pair may run in a cheaper order with the same numbers (``cnnlab.models._fusion``); whether it
+        does is decided at each call, from the layers' state (activation, hooks).
+        """
+        readers: dict[int, list[Node]] = {}
+        for node in self._nodes:
+            for tensor in node.inputs:
+                readers.setdefault(id(tensor), []).append(node)
+        exposed = {id(t) for t in self._outputs}
+        pairs = {}
+        for node in self._nodes:
+            if len(node.outputs) != 1 or id(node.outputs[0]) in exposed:
+                continue
+            found = readers.get(id(node.outputs[0]), [])
+            if len(found) == 1 and len(found[0].inputs) == 1:
+                pairs[id(node)] = found[0]
+        return pairs
 
     @classmethod
     def _default_name(cls) -> str:
@@ -107,15 +129,29 @@ class Functional(Model):
 
     def call(self, inputs, training=None):
         values = self._bind_inputs(inputs)
+        deferred: dict[int, object] = {}  # pool node id -> the activation its producer left to it
+        candidates = getattr(self, "_relu_pool_candidates", {})
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
             args = pack_like(node.input_structure, [values[id(t)] for t in node.inputs])
             kwargs = {k: v for k, v in node.call_kwargs.items() if k != "training" and v is not None}
+            reader = candidates.get(id(node))
+            fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer)
             try:
-                out = node.layer(args, **kwargs)
+                if fuse:  # same numbers, less memory traffic: see cnnlab.models._fusion
+                    node.layer._defer_activation = True
+                    try:
+                        out = node.layer(args)
+                    finally:
+                        node.layer._defer_activation = False
+                    deferred[id(reader)] = node.layer.activation
+                else:
+                    out = node.layer(args, **kwargs)
             except ShapeError as err:
                 raise explain_shape_error(self, node.layer, _shapes(args), err) from err
+            if id(node) in deferred:
+                out = deferred.pop(id(node))(out)
             for tensor, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[id(tensor)] = value
         return pack_like(self._output_structure, [values[id(t)] for t in self._outputs])

@@ -91,3 +91,53 @@ def test_activity_regularizer_sees_the_relu_output(monkeypatch):
 def test_only_relu_followed_by_max_pooling_of_the_same_layout_is_fused(conv, pool, fusable):
     conv.build((None, 8, 8, 1) if conv.data_format == "channels_last" else (None, 1, 8, 8))
     assert _fusion.relu_then_max_pool(conv, pool) is fusable
+
+
+# ---------------------------------------------------------------------------------------- functional models
+def _functional(expose_conv=False, second_reader=False):
+    cnnlab.utils.set_random_seed(0)
+    inputs = layers.Input((12, 12, 1))
+    conv = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    pooled = layers.MaxPooling2D(2, name="pool")(conv)
+    x = layers.Conv2D(6, 3, activation="relu", name="conv_b")(pooled)
+    x = layers.MaxPooling2D(2, name="pool_b")(x)
+    x = layers.Dense(3, name="head")(layers.Flatten()(x))
+    if second_reader:
+        side = layers.Dense(3, name="side")(layers.GlobalAveragePooling2D()(conv))
+        x = layers.Add()([x, side])
+    outputs = [x, conv] if expose_conv else x
+    return cnnlab.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("expose_conv, second_reader", [(False, False), (True, False), (False, True)])
+def test_functional_model_fuses_only_private_single_reader_pairs(monkeypatch, expose_conv, second_reader):
+    seen = []
+    real = Conv2D.call
+    monkeypatch.setattr(Conv2D, "call", lambda self, inputs: seen.append((self.name, self._defer_activation))
+                        or real(self, inputs))
+    x = _images()
+    model = _functional(expose_conv, second_reader)
+    fused = model(x, training=True)
+    first_fused = not (expose_conv or second_reader)
+    assert dict(seen) == {"conv": first_fused, "conv_b": True}
+    if expose_conv:
+        assert bool((fused[1] >= 0).all())  # the exposed Conv2D output is its ReLU output
+    with monkeypatch.context() as patch:
+        patch.setattr(sequential_module, "relu_then_max_pool", lambda conv, pool: False)
+        from cnnlab.models import functional as functional_module
+        patch.setattr(functional_module, "relu_then_max_pool", lambda conv, pool: False)
+        plain = _functional(expose_conv, second_reader)(x, training=True)
+    for a, b in zip(fused if expose_conv else [fused], plain if expose_conv else [plain]):
+        assert torch.equal(a, b)
+
+
+def test_functional_fused_gradients_equal_the_layer_by_layer_ones(monkeypatch):
+    from cnnlab.models import functional as functional_module
+
+    x = _images()
+    fused = _outputs_and_grads(_functional(), x)
+    monkeypatch.setattr(functional_module, "relu_then_max_pool", lambda conv, pool: False)
+    plain = _outputs_and_grads(_functional(), x)
+    assert torch.equal(fused[0], plain[0])
+    for a, b in zip(fused[1], plain[1]):
+        assert torch.equal(a, b)
