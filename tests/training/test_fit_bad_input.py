@@ -4,6 +4,7 @@ import os
 import warnings
 
 import numpy as np
+import torch
 import pytest
 
 import cnnlab
@@ -141,3 +142,15 @@ def test_class_weight_missing_a_class():
 def test_validation_split_with_generator():
     with pytest.raises(ConfigError, match="validation_split works with arrays only.*validation_data"):
         _model().fit(iter([(X, Y)]), validation_split=0.2, verbose=0)
+
+
+def test_huge_but_finite_inputs_pass_the_finite_check():
+    """A float32 sum of 3e38-sized values overflows to inf: the exact per-value check must still let them through."""
+    from cnnlab.training import data_adapters
+
+    x = torch.full((4, 3), 3e38)
+    assert not bool(torch.isfinite(x.sum()))
+    data_adapters.check_finite(x, "x")  # no error
+    x[2, 1] = float("inf")
+    with pytest.raises(DataError, match=r"first at sample 2"):
+        data_adapters.check_finite(x, "x")
