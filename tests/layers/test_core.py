@@ -69,6 +69,24 @@ def test_dropout_in_training_drops_rate_and_scales_survivors():
     np.testing.assert_allclose(got[got != 0], 1 / (1 - 0.3), rtol=1e-6)
 
 
+def test_dropout_gradient_flows_only_through_kept_units_with_the_same_scale():
+    torch.manual_seed(1)
+    x = torch.full((64, 40), 2.0, requires_grad=True)
+    out = layers.Dropout(0.25)(x, training=True)
+    out.sum().backward()
+    kept = out.detach() != 0
+    np.testing.assert_allclose(_np(x.grad[kept]), 1 / 0.75, rtol=1e-6)
+    assert bool((x.grad[~kept] == 0).all())
+    assert 0.2 < 1 - kept.float().mean().item() < 0.3
+
+
+def test_dropout_keeps_a_bfloat16_input_in_bfloat16():
+    x = torch.ones((16, 30), dtype=torch.bfloat16)
+    for layer in (layers.Dropout(0.5), layers.Dropout(0.5, noise_shape=(None, 1))):
+        out = layer(x, training=True)
+        assert out.dtype == torch.bfloat16 and set(out.unique().tolist()) <= {0.0, 2.0}
+
+
 def test_dropout_noise_shape_drops_whole_channels():
     torch.manual_seed(0)
     x = np.ones((4, 6, 6, 32), np.float32)
