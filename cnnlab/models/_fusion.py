@@ -21,7 +21,7 @@ from cnnlab.layers.pooling import MaxPooling2D
 
 
 def _hooked(layer) -> bool:
-    return bool(layer._forward_hooks or layer._forward_pre_hooks or getattr(layer, "_forward_hooks_with_kwargs", None))
+    return bool(layer._forward_hooks or layer._forward_pre_hooks)  # hooks with kwargs are in these dicts too
 
 
 def relu_then_max_pool(conv, pool) -> bool:
