@@ -1,5 +1,6 @@
 """Layers with Keras's names, arguments and defaults."""
 
+# One import line and one __all__ line per family; keep them in step.
 from cnnlab.layers.activation import LeakyReLU, ReLU, Softmax
 from cnnlab.layers.base import InputSpec, Layer, Variable
 from cnnlab.layers.conv import Conv2D, Convolution2D
@@ -20,10 +21,22 @@ from cnnlab.layers.preprocessing import Rescaling
 from cnnlab.layers.torch_module import TorchModule
 
 __all__ = [
-    "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate", "Conv2D",
-    "Convolution2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
-    "GlobalMaxPooling2D", "Input", "InputLayer", "InputSpec", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D",
-    "ReLU", "Rescaling", "Reshape", "Softmax", "TorchModule", "Variable", "ZeroPadding2D",
+    # base and core
+    "Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec", "Layer", "Reshape",
+    "TorchModule", "Variable", "ZeroPadding2D",
+    # activation
+    "LeakyReLU", "ReLU", "Softmax",
+    # conv
+    "Conv2D", "Convolution2D",
+    # pooling and reshaping
+    "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "GlobalMaxPooling2D", "MaxPool2D", "MaxPooling2D",
+    # normalization and regularization
+    "BatchNormalization",
+    # merge
+    "Add", "Concatenate",
+    # preprocessing and augmentation
+    "Rescaling",
 ]
 
 

@@ -3,6 +3,7 @@
 import inspect
 
 import pytest
+import registry_cases
 from layer_test_helper import run_layer_test
 
 from cnnlab import layers
@@ -48,7 +49,7 @@ LAYER_CASES = [
     (layers.Add, {}, [(2, 4, 4, 3), (2, 4, 4, 3), (2, 4, 4, 3)], (2, 4, 4, 3), {}),
     (layers.Concatenate, {}, [(2, 4, 4, 3), (2, 4, 4, 5)], (2, 4, 4, 8), {}),
     (layers.Concatenate, {"axis": 1}, [(2, 4, 3), (2, 2, 3)], (2, 6, 3), {}),
-]
+] + registry_cases.CASES
 
 # Public names that are not layers one instantiates on data (each with its reason).
 NOT_DATA_LAYERS = {
@@ -58,6 +59,7 @@ NOT_DATA_LAYERS = {
     "Layer": "the abstract base class",
     "Variable": "not a layer",
     "TorchModule": "wraps an nn.Module (no config round trip); covered in tests/layers/test_torch_module.py",
+    **registry_cases.NOT_DATA_LAYERS,
 }
 
 
