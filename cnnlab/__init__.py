@@ -23,15 +23,17 @@ from cnnlab import (  # noqa: E402
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     utils,
 )
 from cnnlab.layers import Input  # noqa: E402
 from cnnlab.models import Model, Sequential, load_model  # noqa: E402
+from cnnlab.variables import Variable  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
-    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "regularizers",
+    "Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
+    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "utils", "__version__",
 ]
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
+from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, unknown_name
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -159,15 +159,96 @@ def linear(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def celu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Continuously differentiable ELU: ``max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)``."""
+    return F.celu(x, alpha)
+
+
+def glu(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Gated linear unit: split ``x`` in two halves ``a, b`` along ``axis``; return ``a * sigmoid(b)``.
+
+    Raises:
+        ShapeError: the size of ``axis`` is odd.
+    """
+    if x.shape[axis] % 2:
+        raise ShapeError(
+            f"glu splits axis {axis} into two halves, so its size must be even; got shape {tuple(x.shape)}. "
+            f"Give that axis an even size (e.g. a Dense layer with twice the units). Received: axis={axis}"
+        )
+    return F.glu(x, dim=axis)
+
+
+def hard_tanh(x: torch.Tensor) -> torch.Tensor:
+    """Hard tanh: ``clip(x, -1, 1)``."""
+    return F.hardtanh(x)
+
+
+def hard_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Hard shrink: ``x`` where ``|x| > threshold``, else 0."""
+    return F.hardshrink(x, threshold)
+
+
+def soft_shrink(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Soft shrink: ``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
+    return F.softshrink(x, threshold)
+
+
+def tanh_shrink(x: torch.Tensor) -> torch.Tensor:
+    """Tanh shrink: ``x - tanh(x)``."""
+    return F.tanhshrink(x)
+
+
+def threshold(x: torch.Tensor, threshold: float, default_value: float) -> torch.Tensor:
+    """``x`` where ``x > threshold``, else ``default_value`` (both required, as in Keras)."""
+    return F.threshold(x, threshold, default_value)
+
+
+def sparse_plus(x: torch.Tensor) -> torch.Tensor:
+    """SparsePlus: 0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``-1 < x < 1``, ``x`` for ``x >= 1``."""
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
+
+
+def sparse_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Sparse sigmoid: ``clip((x + 1) / 2, 0, 1)`` (0 at or below -1, 1 at or above 1)."""
+    return torch.clamp(0.5 * (x + 1), 0.0, 1.0)
+
+
+def squareplus(x: torch.Tensor, b: float = 4) -> torch.Tensor:
+    """Squareplus: ``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU with no exponentials."""
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+def sparsemax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of ``x`` onto the simplex along ``axis``.
+
+    ``max(x - tau, 0)``, with ``tau`` chosen so the outputs sum to 1; unlike softmax, small entries become
+    exactly 0. Keras 3.15 computes ``tau`` wrongly when more than one entry is kept (keras-team/keras#23425,
+    fixed by #23469); this follows the paper, which is what the fixed Keras returns.
+    """
+    z_sorted = torch.sort(x, dim=axis, descending=True).values
+    cumsum = torch.cumsum(z_sorted, dim=axis)
+    ranks_shape = [1] * x.dim()
+    ranks_shape[axis] = -1
+    ranks = torch.arange(1, x.shape[axis] + 1, dtype=x.dtype, device=x.device).view(ranks_shape)
+    support = z_sorted - (cumsum - 1) / ranks > 0
+    k = support.sum(dim=axis, keepdim=True)
+    tau = (torch.gather(cumsum, axis, k - 1) - 1) / k.to(x.dtype)
+    return torch.clamp(x - tau, min=0.0)
+
+
+# The names of keras/src/activations/__init__.py (ALL_OBJECTS), each under its function's __name__.
 _BUILTINS: tuple[Activation, ...] = (
     relu, leaky_relu, relu6, sigmoid, softmax, log_softmax, tanh, elu, selu, gelu,
     silu, hard_sigmoid, hard_silu, softplus, softsign, exponential, mish, log_sigmoid, linear,
+    celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold, sparse_plus, sparse_sigmoid,
+    squareplus, sparsemax,
 )
 # Keras 3 registers 'swish' and 'hard_swish' as aliases of 'silu' and 'hard_silu'.
 swish = silu
 hard_swish = hard_silu
 _REGISTRY: dict[str, Activation] = {fn.__name__: fn for fn in _BUILTINS}
 _REGISTRY.update({"swish": silu, "hard_swish": hard_silu})
+
 
 def names() -> list[str]:
     """Return every registered activation name, sorted."""
@@ -183,7 +264,19 @@ def _lookup(name: str, custom_objects: Mapping[str, Any] | None, where: str) -> 
     return fn
 
 
-def get(identifier: str | Activation | None, where: str = "") -> Activation:
+def _saved_name(config: Mapping[str, Any]) -> str:
+    """The name inside Keras's object form of a function, ``{"class_name": "function", "config": "relu", ...}``."""
+    name = config.get("config")
+    if config.get("class_name") != "function" or not isinstance(name, str):
+        raise ConfigError(
+            "a saved activation must be a name such as 'relu' or Keras's function form "
+            "{'class_name': 'function', 'config': 'relu'}; activation objects are not built from files. "
+            f"Received: activation={dict(config)!r}"
+        )
+    return name
+
+
+def get(identifier: str | Mapping[str, Any] | Activation | None, where: str = "") -> Activation:
     """Return the activation function for a name, a callable or None.
 
     Args:
@@ -206,6 +299,8 @@ def get(identifier: str | Activation | None, where: str = "") -> Activation:
         return linear
     if isinstance(identifier, str):
         return _lookup(identifier, None, where)
+    if isinstance(identifier, Mapping):
+        return _lookup(_saved_name(identifier), None, where)
     if callable(identifier):
         return identifier
     prefix = f"{where}: " if where else ""
@@ -232,16 +327,19 @@ def serialize(fn: Activation) -> str:
     )
 
 
-def deserialize(name: str, custom_objects: Mapping[str, Any] | None = None) -> Activation:
+def deserialize(name: str | Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Activation:
     """Return the activation saved under ``name``.
 
     Only the built-in table and ``custom_objects`` are searched; nothing is
     imported or evaluated from the name.
 
     Args:
-        name: a name written by :func:`serialize` (or a custom one).
+        name: a name written by :func:`serialize` (or a custom one), or Keras's
+            ``{"class_name": "function", "config": name, ...}`` form of it.
         custom_objects: user functions by name, searched first.
     """
+    if isinstance(name, Mapping):
+        name = _saved_name(name)
     if not isinstance(name, str):
         raise ArgumentTypeError(
             f"a saved activation must be a name string; got {type(name).__name__}. Received: activation={name!r}"

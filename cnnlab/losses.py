@@ -405,7 +405,10 @@ class SparseCategoricalCrossentropy(_Crossentropy):
                          from_logits=bool(from_logits), axis=axis)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "ignore_class": None}
+        config = {**super().get_config(), "ignore_class": None}
+        if config.get("axis") == -1:
+            del config["axis"]  # Keras's SparseCategoricalCrossentropy has no axis argument: keep its files loadable
+        return config
 
 
 class BinaryCrossentropy(_Crossentropy):

@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab import initializers as initializers_mod
 from cnnlab import losses as losses_mod
 from cnnlab._registry import Registry
 from cnnlab.errors import ConfigError
 from cnnlab.losses import KERAS_EPSILON, squeeze_or_expand_to_same_rank
+from cnnlab.variables import StateTensor, to_torch_dtype
 
 Tensor = torch.Tensor
 
@@ -50,67 +52,83 @@ class Metric:
     """Base class of metrics (Keras 3 API).
 
     Subclass it: create state in ``__init__`` with :meth:`add_variable`,
-    update it in place in ``update_state`` (e.g. ``self.total += ...``),
-    and compute the value in ``result``. ``reset_state`` zeroes every state
-    tensor. Call :meth:`to` to move the state to the data's device (the
-    trainer does this; built-in metrics also follow their inputs).
+    update it in ``update_state`` (``self.total.assign_add(...)`` or in place,
+    ``self.total += ...``), and compute the value in ``result``.
+    ``reset_state`` sets every state variable to zeros, as Keras does. Call
+    :meth:`to` to move the state to the data's device (the trainer does this;
+    built-in metrics also follow their inputs).
 
     Args:
         name: the metric's name (the key in History logs).
-        dtype: kept for Keras compatibility; state is float32.
+        dtype: kept for Keras compatibility; state is float32 unless a variable asks otherwise.
 
     Example:
         >>> class TruePositives(Metric):
-        ...     def __init__(self, name="true_positives"):
-        ...         super().__init__(name=name)
-        ...         self.count = self.add_variable(shape=(), name="count")
+        ...     def __init__(self, name="true_positives", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
         ...     def update_state(self, y_true, y_pred, sample_weight=None):
-        ...         self.count += ((y_true == 1) & (y_pred > 0.5)).sum()
+        ...         self.count.assign_add(((y_true == 1) & (y_pred > 0.5)).sum())
         ...     def result(self):
-        ...         return self.count
+        ...         return self.count.value
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or _snake(type(self).__name__)
         self.dtype = dtype
-        self._state_ids: set[int] = set()
+        self._variables: list[Tensor] = []
 
-    def add_variable(self, shape: Sequence[int] = (), initializer: str | float = "zeros", dtype: Any = None,
+    def add_variable(self, shape: Sequence[int] = (), initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "sum", name: str | None = None) -> Tensor:
-        """Create one state tensor (float32 unless ``dtype`` is a torch dtype) and track it."""
-        if not hasattr(self, "_state_ids"):
+        """Create one state variable (float32 unless ``dtype`` says otherwise) and track it.
+
+        Returns a tensor with Keras's variable methods (``assign``, ``assign_add``, ``assign_sub``,
+        ``value``, ``numpy()``); see :mod:`cnnlab.variables`.
+        """
+        if "_variables" not in vars(self):
             raise ConfigError(
                 f"metric {type(self).__name__}: call super().__init__() before add_variable(). Received: name={name!r}"
             )
-        fill = {"zeros": 0.0, "ones": 1.0}.get(initializer, initializer) if isinstance(initializer, str) else initializer
-        torch_dtype = dtype if isinstance(dtype, torch.dtype) else torch.float32
-        value = torch.full(tuple(shape), float(fill), dtype=torch_dtype, device=self._device())
-        self._state_ids.add(id(value))
-        return value
+        name = name or ("variable" if not self._variables else f"variable_{len(self._variables)}")
+        torch_dtype = to_torch_dtype(dtype)
+        if shape is None:
+            shape = ()
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+        if isinstance(initializer, (int, float)) and not isinstance(initializer, bool):
+            value = torch.full(shape, float(initializer), dtype=torch_dtype)
+        else:
+            init = initializers_mod.get(initializer, where=f"metric {self.name!r} argument initializer")
+            value = initializers_mod.initialize(init, shape, torch_dtype)
+        variable = StateTensor(value.to(self._device()))._set_keras_identity(name, f"{self.name}/{name}")
+        self._variables.append(variable)
+        return variable
 
-    add_weight = add_variable
+    def add_weight(self, shape: Sequence[int] = (), initializer: Any = "zeros", dtype: Any = None,
+                   name: str | None = None) -> Tensor:
+        """Keras's older name for :meth:`add_variable`."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
 
     @property
     def variables(self) -> list[Tensor]:
-        """The state tensors."""
-        return [v for v in vars(self).values() if isinstance(v, Tensor) and id(v) in self._state_ids]
+        """The state variables, then those of metrics held as attributes."""
+        found = list(self.__dict__.get("_variables", ()))
+        for value in vars(self).values():
+            if isinstance(value, Metric):
+                found.extend(value.variables)
+        return found
 
     def _device(self) -> torch.device:
-        for v in vars(self).values() if hasattr(self, "_state_ids") else ():
-            if isinstance(v, Tensor) and id(v) in self._state_ids:
-                return v.device
-        return torch.device("cpu")
+        own = self.__dict__.get("_variables")
+        return own[0].device if own else torch.device("cpu")
 
     def to(self, device: torch.device | str) -> Metric:
-        """Move the state to ``device`` (in place) and return the metric."""
+        """Move the state to ``device`` (in place: the variables stay the same objects) and return the metric."""
         device = torch.device(device)
-        for key, value in list(vars(self).items()):
-            if isinstance(value, Tensor) and id(value) in self._state_ids and value.device != device:
-                moved = value.to(device)
-                self._state_ids.discard(id(value))
-                self._state_ids.add(id(moved))
-                setattr(self, key, moved)
-            elif isinstance(value, Metric):
+        for variable in self.__dict__.get("_variables", ()):
+            if variable.device != device:
+                variable.data = variable.data.to(device)
+        for value in vars(self).values():
+            if isinstance(value, Metric):
                 value.to(device)
         return self
 
@@ -127,7 +145,7 @@ class Metric:
         raise NotImplementedError(f"metric '{type(self).__name__}' must implement result().")
 
     def reset_state(self) -> None:
-        """Zero every state tensor (Keras semantics)."""
+        """Set every state variable to zeros (Keras semantics, whatever the initializer was)."""
         with torch.no_grad():
             for v in self.variables:
                 v.zero_()

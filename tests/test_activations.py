@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cnnlab import activations
-from cnnlab.errors import ArgumentTypeError, ConfigError, UnknownNameError
+from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, UnknownNameError
 
 X = np.linspace(-7.0, 7.0, 57)  # includes 0, ±3, ±6 exactly (step 0.25)
 
@@ -41,7 +41,18 @@ REFERENCES = {
     "exponential": np.exp,
     "mish": lambda x: x * np.tanh(_np_softplus(x)),
     "log_sigmoid": lambda x: -_np_softplus(-x),
+    "hard_swish": lambda x: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "celu": lambda x: np.maximum(x, 0.0) + np.expm1(np.minimum(x, 0.0)),
+    "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+    "soft_shrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0.0)),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x < 1, (x + 1) ** 2 / 4, x)),
+    "sparse_sigmoid": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, (x + 1) / 2)),
+    "squareplus": lambda x: (x + np.sqrt(x**2 + 4)) / 2,
 }
+# Take an axis (so not elementwise) or required arguments: tested one by one below.
+NOT_ELEMENTWISE = {"softmax", "log_softmax", "glu", "sparsemax", "threshold"}
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
@@ -167,3 +178,97 @@ def test_deserialize_uses_custom_objects_and_only_own_table():
     assert activations.deserialize("my_act", custom_objects={"my_act": my_act}) is my_act
     with pytest.raises(UnknownNameError):
         activations.deserialize("os.system")
+
+
+def test_every_name_has_a_numpy_reference_or_its_own_test():
+    assert set(activations.names()) == set(REFERENCES) | NOT_ELEMENTWISE
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    ("celu", {"alpha": 2.0}, lambda x: np.maximum(x, 0) + 2.0 * np.expm1(np.minimum(x, 0) / 2.0)),
+    ("hard_shrink", {"threshold": 2.0}, lambda x: np.where(np.abs(x) > 2.0, x, 0.0)),
+    ("soft_shrink", {"threshold": 1.0}, lambda x: np.sign(x) * np.maximum(np.abs(x) - 1.0, 0.0)),
+    ("squareplus", {"b": 1.0}, lambda x: (x + np.sqrt(x**2 + 1.0)) / 2),
+])
+def test_keyword_arguments_change_the_formula(name, kwargs, expected):
+    got = activations.get(name)(torch.tensor(X), **kwargs).numpy()
+    np.testing.assert_allclose(got, expected(X), rtol=1e-10, atol=1e-12)
+
+
+def test_threshold_keeps_values_above_and_replaces_the_rest():
+    got = activations.threshold(torch.tensor(X), 1.0, -5.0).numpy()
+    np.testing.assert_allclose(got, np.where(X > 1.0, X, -5.0))
+
+
+def test_threshold_needs_both_arguments_like_keras():
+    with pytest.raises(TypeError):
+        activations.get("threshold")(torch.tensor(X))
+
+
+def test_glu_gates_first_half_with_sigmoid_of_second():
+    x = np.random.default_rng(2).normal(size=(3, 8))
+    expected = x[:, :4] * _np_sigmoid(x[:, 4:])
+    np.testing.assert_allclose(activations.glu(torch.tensor(x)).numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(activations.glu(torch.tensor(x.T), axis=0).numpy(), expected.T, rtol=1e-12)
+
+
+def test_glu_on_odd_axis_says_it_must_be_even():
+    with pytest.raises(ShapeError, match=r"must be even.*Received: axis=-1"):
+        activations.glu(torch.zeros(2, 5))
+
+
+def _np_sparsemax(z):
+    """Martins & Astudillo (2016), Algorithm 1, one row at a time."""
+    out = np.zeros_like(z)
+    for i, row in enumerate(z):
+        s = np.sort(row)[::-1]
+        cumsum = np.cumsum(s)
+        k = max(j for j in range(1, len(s) + 1) if 1 + j * s[j - 1] > cumsum[j - 1])
+        out[i] = np.maximum(row - (cumsum[k - 1] - 1) / k, 0)
+    return out
+
+
+def test_sparsemax_is_the_projection_onto_the_simplex():
+    z = np.random.default_rng(3).normal(size=(6, 7))
+    got = activations.sparsemax(torch.tensor(z)).numpy()
+    np.testing.assert_allclose(got, _np_sparsemax(z), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.sum(axis=-1), 1.0, rtol=1e-10)
+    assert (got == 0).any()  # sparse, unlike softmax
+
+
+def test_sparsemax_axis_argument_selects_axis():
+    z = np.random.default_rng(4).normal(size=(5, 3))
+    got = activations.sparsemax(torch.tensor(z), axis=0).numpy()
+    np.testing.assert_allclose(got, _np_sparsemax(z.T).T, rtol=1e-10, atol=1e-12)
+
+
+def test_sparsemax_with_several_kept_entries_matches_hand_worked_values():
+    # sorted [1, 0.5, 0]: entries 1 and 0.5 are kept, tau = (1 + 0.5 - 1) / 2 = 0.25.
+    got = activations.sparsemax(torch.tensor([[0.0, 0.5, 1.0]], dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(got, [[0.0, 0.25, 0.75]], atol=1e-12)
+
+
+def test_hard_swish_alias_serialises_as_hard_silu():
+    assert activations.get("hard_swish") is activations.hard_silu
+    assert activations.serialize(activations.get("hard_swish")) == "hard_silu"
+
+
+def test_keras_function_form_is_accepted_by_get_and_deserialize():
+    saved = {"module": "keras.activations", "class_name": "function", "config": "celu", "registered_name": "celu"}
+    assert activations.get(saved) is activations.celu
+    assert activations.deserialize(saved) is activations.celu
+
+
+def test_keras_object_form_that_is_not_a_function_is_refused():
+    with pytest.raises(ConfigError, match="Received: activation="):
+        activations.deserialize({"class_name": "Lambda", "config": {"code": "..."}})
+
+
+@pytest.mark.parametrize("name", ["celu", "glu", "sparsemax", "squareplus", "hard_tanh"])
+def test_new_names_work_as_layer_activation_and_survive_config(name):
+    from cnnlab import layers
+
+    dense = layers.Dense(4, activation=name)
+    act = layers.Activation(name)
+    assert dense.get_config()["activation"] == name == act.get_config()["activation"]
+    assert layers.Dense.from_config(dense.get_config()).activation is activations.get(name)

@@ -67,14 +67,19 @@ def test_note_000_functional_model_summary_numbers():
     assert _rows(func_model)[1:] == NOTE_000_ROWS
 
 
-def test_note_000_mnist_needs_a_channel_axis_and_the_error_says_so():
+def test_note_000_mnist_without_channel_axis_gets_it_added_as_keras_does():
     model = keras.Sequential([keras.layers.Conv2D(32, (5, 5), input_shape=(28, 28, 1)), keras.layers.ReLU()])
     x_train = _fake_mnist().astype("float32") / 255
-    assert x_train.shape + (1,) == (8, 28, 28, 1)
-    with pytest.raises(ShapeError, match=r"x\.reshape\(x\.shape \+ \(1,\)\)"):
-        model(x_train)
-    x_train = x_train.reshape(x_train.shape + (1,))
+    without_axis = model(x_train)  # Keras adds the size-1 channel axis a model's Input declares
+    x_train = x_train.reshape(x_train.shape + (1,))  # the note's own fix
     assert tuple(model(x_train).shape) == (8, 24, 24, 32)
+    np.testing.assert_array_equal(without_axis.numpy(), model(x_train).numpy())
+
+
+def test_note_000_a_bare_conv_layer_still_needs_the_channel_axis():
+    conv = keras.layers.Conv2D(32, (5, 5))
+    with pytest.raises(ShapeError, match=r"x\.reshape\(x\.shape \+ \(1,\)\)"):
+        conv(_fake_mnist().astype("float32"))
 
 
 # ---------------------------------------------------------------- note 001: Fashion-MNIST CNN

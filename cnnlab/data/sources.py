@@ -109,7 +109,8 @@ def find_dataset_files(spec: DatasetSpec) -> dict[str, Path]:
             found[remote.name] = download_file(spec.urls_for(remote.name), dataset_dir(spec) / remote.name, remote)
         except DatasetNotFoundError as err:
             still_missing = [m for m in missing if found[m.name] is None]
-            raise _not_found(spec, still_missing, str(err)) from err
+            # The reason is in the message: a chained traceback would print the download failure twice.
+            raise _not_found(spec, still_missing, str(err)) from None
     return found
 
 

@@ -44,7 +44,31 @@ def finish(fig, save_path):
 
         with atomic_write(os.fspath(save_path)) as f:
             fig.savefig(f, format="png", dpi=SAVE_DPI)
+    fig._ipython_display_ = _display_once(fig)
     return fig
+
+
+def figure_png(fig) -> bytes:
+    """The figure rendered as PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=SAVE_DPI)
+    return buffer.getvalue()
+
+
+def _display_once(fig):
+    """How a notebook shows the figure: once, as PNG, whether it is the cell's value, pyplot's inline backend
+    shows it at the end of the cell, or both (without this it appeared twice)."""
+
+    def display() -> None:
+        from IPython.display import Image
+        from IPython.display import display as ipython_display
+
+        ipython_display(Image(data=figure_png(fig)))
+        _pyplot().close(fig)  # shown: the inline backend's end-of-cell pass must not show it again
+
+    return display
 
 
 def grid_shape(count: int, max_cols: int = 8) -> tuple[int, int]:

@@ -10,15 +10,16 @@ calls as ``{"args": [{"class_name": "__keras_tensor__", "config":
 
 Reading never imports anything named in a file: every class name is checked
 against cnnlab's own table (:mod:`cnnlab.io.registry`) or the user's
-``custom_objects``; a ``Lambda`` layer (which holds Python code) and unknown
-classes are refused with a message naming the layer.
+``custom_objects``; unknown classes are refused with a message naming the
+layer, and a ``Lambda`` layer's function is taken by name from
+``custom_objects``, never from the bytecode Keras writes for a ``lambda``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cnnlab.errors import FileFormatError, did_you_mean
+from cnnlab.errors import FileFormatError
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Keras 3 writes these envelope keys around every serialised object.
@@ -71,22 +72,15 @@ def _layer_entry(entry: Any, custom_objects: dict | None, where: str) -> dict:
 
 
 def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None) -> type:
-    from cnnlab.io.registry import _builtin_classes
+    from cnnlab.io.registry import _builtin_classes, unknown_class_hint
 
     if custom_objects and class_name in custom_objects:
         return custom_objects[class_name]
     table = _builtin_classes()
-    if class_name == "Lambda":
-        raise FileFormatError(
-            f"Keras config: layer {layer_name!r} is a Lambda layer, which holds Python code; cnnlab never runs code "
-            "read from a file. Rewrite it as a layer class and pass it when loading: "
-            "load_model(path, custom_objects={'Lambda': MyLayer}). Received: class_name='Lambda'"
-        )
     if class_name not in table:
         raise FileFormatError(
             f"Keras config: layer {layer_name!r} has class {class_name!r}, which is not a cnnlab layer."
-            f"{did_you_mean(class_name, table)} If it is your own class, pass it when loading: "
-            f"load_model(path, custom_objects={{'{class_name}': {class_name}}}). Received: class_name={class_name!r}"
+            f"{unknown_class_hint(class_name, table)} Received: class_name={class_name!r}"
         )
     return table[class_name]
 
@@ -94,11 +88,14 @@ def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None
 def _layer_config(cls: type, class_name: str, config: dict) -> dict:
     from cnnlab.layers.base import _init_keywords
 
+    raw_keys = ()
+    if class_name == "Lambda":
+        config, raw_keys = _lambda_config_from_keras(config), _LAMBDA_FUNCTION_KEYS
     out = {}
     for key, value in config.items():
         if key == "dtype":
             value = _dtype_name(value)
-        elif isinstance(value, dict) and "class_name" in value:
+        elif isinstance(value, dict) and "class_name" in value and key not in raw_keys:
             value = _nested_from_keras(value)
         out[key] = value
     if class_name == "InputLayer" and "batch_input_shape" in out:  # tf.keras 2 spelling
@@ -116,6 +113,30 @@ def _layer_config(cls: type, class_name: str, config: dict) -> dict:
             f"which cnnlab's {class_name} does not support. Rebuild the model in Keras without it. "
             f"Received: {key}={out[key]!r}"
         )
+    return out
+
+
+_LAMBDA_FUNCTION_KEYS = ("function", "output_shape", "mask")
+
+
+def _lambda_config_from_keras(config: dict) -> dict:
+    """A Keras Lambda config with its functions as names only: bytecode is dropped unread, never run.
+
+    Keras 3 writes ``{"class_name": "function", "config": name}`` for a def function and ``"__lambda__"`` with
+    marshalled bytecode for a lambda; tf.keras 2 wrote the name or the bytecode with ``function_type``. The
+    Lambda layer then takes named functions from ``custom_objects`` and refuses lambdas with the fix.
+    """
+    out = dict(config)
+    for key in _LAMBDA_FUNCTION_KEYS:
+        kind = out.pop(f"{key}_type", None)
+        module = out.pop("module" if key == "function" else f"{key}_module", None)
+        value = out.get(key)
+        if kind == "lambda" or (isinstance(value, dict) and value.get("class_name") == "__lambda__"):
+            out[key] = {"class_name": "__lambda__", "config": {}}
+        elif kind == "function" and isinstance(value, str):
+            out[key] = {"module": module, "class_name": "function", "config": value, "registered_name": value}
+        elif value is None:
+            out.pop(key, None)
     return out
 
 

@@ -206,13 +206,13 @@ def optimizer_from_keras(model, values: list[np.ndarray], source) -> None:
     optimizer.load_state_dict(state)
 
 
-def compile_from_keras(model, compile_config: dict | None, source) -> bool:
+def compile_from_keras(model, compile_config: dict | None, source, custom_objects: dict | None = None) -> bool:
     """Compile ``model`` from Keras's compile config; warn and leave it uncompiled when that is impossible."""
     if not isinstance(compile_config, dict) or not compile_config.get("optimizer"):
         return False
     try:
-        model._compile_from_config({key: compile_config.get(key) for key in ("optimizer", "loss", "metrics",
-                                                                             "loss_weights")})
+        model._compile_from_config({key: compile_config.get(key) for key in (
+            "optimizer", "loss", "metrics", "loss_weights", "weighted_metrics")}, custom_objects)
     except (CnnlabError, TypeError, ValueError) as err:
         warnings.warn(f"'{source}': the model was loaded uncompiled, since its compile settings could not be "
                       f"rebuilt ({err}). Call model.compile(...) before training.", stacklevel=3)
@@ -221,15 +221,9 @@ def compile_from_keras(model, compile_config: dict | None, source) -> bool:
 
 
 def keras_compile_config(model) -> dict | None:
-    """Keras 3's ``compile_config`` for a compiled cnnlab model (None when it cannot be written as names)."""
-    config = getattr(model, "_compile_config", None)
-    if not config:
-        return None
-    optimizer = dict(config["optimizer"])
-    return {"optimizer": {"module": "keras.optimizers", "class_name": optimizer["class_name"],
-                          "config": optimizer["config"], "registered_name": None},
-            "loss": config.get("loss"), "loss_weights": config.get("loss_weights"), "metrics": config.get("metrics"),
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    """Keras 3's ``compile_config`` for a compiled cnnlab model (None when it cannot be saved)."""
+    get = getattr(model, "get_compile_config", None)
+    return (get() or None) if get is not None else None
 
 
 def _keras_optimizer_ready(model, include_optimizer: bool) -> bool:
@@ -331,7 +325,8 @@ def load_keras(path: Path, custom_objects: dict | None = None, compile: bool = T
         weights = _read_member(zf, "model.weights.h5", path, MAX_MEMBER_BYTES)
     model = layer_from_config(model_from_keras_config(config, custom_objects), custom_objects)
     optimizer_values = _read_weights_h5(model, weights, path)
-    if compile and compile_from_keras(model, config.get("compile_config"), path) and optimizer_values:
+    if compile and compile_from_keras(model, config.get("compile_config"), path, custom_objects) \
+            and optimizer_values:
         optimizer_from_keras(model, optimizer_values, path)
     return model
 

@@ -73,15 +73,28 @@ def save_h5(model, path: Path, include_optimizer: bool = True) -> None:
                 sub.create_dataset(name, data=var.numpy())
         top = group.create_group("top_level_model_weights")
         top.attrs["weight_names"] = np.array([], dtype="S1")
-        if _keras_optimizer_ready(model, include_optimizer):
-            compile_config = keras_compile_config(model)
-            training = {k: compile_config[k] for k in ("loss", "loss_weights", "metrics", "weighted_metrics")}
-            optimizer = compile_config["optimizer"]
-            training["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
+        compile_config = keras_compile_config(model) if include_optimizer else None
+        if compile_config:
+            training = {k: _legacy_objects(compile_config[k]) for k in (
+                "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution",
+                "jit_compile")}
+            training["optimizer_config"] = _legacy_objects(compile_config["optimizer"])
             f.attrs["training_config"] = json.dumps(training)
+        if _keras_optimizer_ready(model, include_optimizer):
             _write_optimizer(f, model.optimizer)
     with atomic_write(path) as fh:
         fh.write(buffer.getvalue())
+
+
+def _legacy_objects(value):
+    """Keras's h5 ``training_config`` writes objects as ``{"class_name", "config"}`` (no module keys)."""
+    if isinstance(value, list):
+        return [_legacy_objects(v) for v in value]
+    if isinstance(value, dict):
+        if "class_name" in value:
+            return {"class_name": value["class_name"], "config": value.get("config")}
+        return {k: _legacy_objects(v) for k, v in value.items()}
+    return value
 
 
 def _write_optimizer(f, optimizer) -> None:
@@ -120,7 +133,7 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
             training = _read_json(training.decode() if isinstance(training, bytes) else str(training), path,
                                   "training_config")
             config = {**training, "optimizer": training.get("optimizer_config")}
-            if compile_from_keras(model, config, path) and "optimizer_weights" in f:
+            if compile_from_keras(model, config, path, custom_objects) and "optimizer_weights" in f:
                 group = f["optimizer_weights"]
                 names = _names(group.attrs.get("weight_names", []))
                 optimizer_from_keras(model, [read_dataset(group[n]) for n in names], path)

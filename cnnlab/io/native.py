@@ -135,7 +135,8 @@ def _metadata(model) -> dict:
 
     meta = {"format": "cnnlab-model", "format_version": FORMAT_VERSION, "cnnlab_version": cnnlab.__version__,
             "torch_version": torch.__version__, "date": datetime.datetime.now().isoformat(timespec="seconds")}
-    compile_config = getattr(model, "_compile_config", None)
+    get_compile_config = getattr(model, "get_compile_config", None)
+    compile_config = get_compile_config() if get_compile_config is not None else None
     if compile_config:
         meta["compile_config"] = compile_config
     return meta
@@ -179,7 +180,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     _apply_weights(model, weights, f"Model file '{path}'")
     compile_config = meta.get("compile_config")
     if compile and compile_config and hasattr(model, "_compile_from_config"):
-        model._compile_from_config(compile_config)
+        model._compile_from_config(compile_config, custom_objects)
         if optimizer_state is not None:
             model.optimizer.build([v.value for v in model.trainable_weights])
             model.optimizer.load_state_dict(optimizer_state)

@@ -23,6 +23,16 @@ def _builtin_classes() -> dict[str, type]:
     return table
 
 
+def unknown_class_hint(name: str, table) -> str:
+    """What to do about a class name cnnlab lacks: the Keras layers it leaves out say so, others get a did-you-mean."""
+    from cnnlab.layers._out_of_scope import explain, keras_name
+
+    if keras_name(name):
+        return f" {explain(name)}"  # no did-you-mean: LSTM has no near relative among image layers
+    return (f"{did_you_mean(name, table)} If it is your own class, pass it when loading: "
+            f"load_model(path, custom_objects={{'{name}': {name}}}).")
+
+
 def layer_to_config(layer) -> dict:
     """``{"class_name": ..., "config": ...}`` for a layer or nested model."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
@@ -37,10 +47,8 @@ def layer_from_config(entry: dict, custom_objects: dict | None = None):
     table = _builtin_classes()
     cls = (custom_objects or {}).get(name) or table.get(name)
     if cls is None:
-        raise FileFormatError(
-            f"Model config names the layer class {name!r}, which is not a cnnlab layer.{did_you_mean(name, table)} "
-            f"If it is your own class, pass it when loading: load_model(path, custom_objects={{'{name}': {name}}})."
-        )
+        raise FileFormatError(f"Model config names the layer class {name!r}, which is not a cnnlab layer."
+                              f"{unknown_class_hint(name, table)}")
     config = dict(entry["config"])
     try:
         if hasattr(cls, "from_config") and "custom_objects" in cls.from_config.__code__.co_varnames:

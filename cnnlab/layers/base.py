@@ -20,6 +20,7 @@ import contextlib
 import functools
 import inspect
 import re
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -32,6 +33,8 @@ from cnnlab import regularizers as regularizers_mod
 from cnnlab import constraints as constraints_mod
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError, did_you_mean
 from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, pack_like
+from cnnlab.metrics import Metric
+from cnnlab.variables import StateTensor, Variable as KerasVariable, WeightParameter, make_weight, to_torch_dtype
 
 _NAME_COUNTS: dict[str, int] = defaultdict(int)
 _BASE_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape", "batch_size", "input_dim")
@@ -55,67 +58,31 @@ def reset_names() -> None:
     _NAME_COUNTS.clear()
 
 
-class Variable:
-    """A weight of a layer, seen the Keras way.
+class Variable(KerasVariable):
+    """A weight of a layer, seen the Keras way: what ``layer.weights`` lists.
 
-    It wraps the tensor the layer computes with (a ``nn.Parameter`` when
-    trainable, a buffer otherwise) and gives it Keras's face: ``name``,
-    ``path``, ``shape``, ``numpy()``, ``assign()``.
+    It reads the tensor the layer registered under ``attr`` (a ``nn.Parameter``
+    when trainable, a buffer otherwise) each time, so it follows the layer
+    through ``model.to(device)``; ``name`` is the Keras name (``kernel``).
     """
 
-    def __init__(self, layer: Layer, attr: str, regularizer=None, constraint=None, trainable: bool = True):
+    def __init__(self, layer: Layer, attr: str, regularizer=None, constraint=None, trainable: bool = True,
+                 name: str | None = None):
         self._layer = layer
         self._attr = attr
-        self.regularizer = regularizer
-        self.constraint = constraint
+        self._name = name or attr
+        self._regularizer = regularizer
+        self._constraint = constraint
         self._trainable = trainable
+        self._tensor = None
 
     @property
     def value(self) -> torch.Tensor:
-        return getattr(self._layer, self._attr)
-
-    @property
-    def name(self) -> str:
-        return self._attr
-
-    @property
-    def path(self) -> str:
-        return f"{self._layer.name}/{self._attr}"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape)
-
-    @property
-    def dtype(self) -> str:
-        return str(self.value.dtype).replace("torch.", "")
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable and self._layer.trainable
-
-    def numpy(self) -> np.ndarray:
-        return self.value.detach().cpu().numpy().copy()
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self.numpy()
-        return arr if dtype is None else arr.astype(dtype)
-
-    def assign(self, value) -> None:
-        """Set the values, checking the shape (Keras layout)."""
-        target = self.value
-        new = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
-        if tuple(new.shape) != tuple(target.shape):
-            raise ShapeError(
-                f"Cannot assign to weight '{self.path}': expected shape {tuple(target.shape)}, "
-                f"got {tuple(new.shape)}. Weights use Keras layouts (conv kernel (kh, kw, in, out), "
-                f"dense kernel (in, out)). Received: value with shape {tuple(new.shape)}"
-            )
-        with torch.no_grad():
-            target.copy_(new.to(dtype=target.dtype, device=target.device))
-
-    def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+        layer, attr = self._layer, self._attr
+        found = layer._parameters.get(attr)
+        if found is None:
+            found = layer._buffers.get(attr)
+        return found if found is not None else getattr(layer, attr)
 
 
 class InputSpec:
@@ -129,7 +96,41 @@ class InputSpec:
         self.layout = layout
 
 
+# add_weight's positional arguments: Keras 3's, or cnnlab's older order with the name first.
+_KERAS_WEIGHT_ARGS = ("shape", "initializer", "dtype")
+_LEGACY_WEIGHT_ARGS = ("name", "shape", "initializer", "regularizer", "trainable", "constraint", "dtype")
+_WEIGHT_KEYWORDS = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
+                    "aggregation", "synchronization", "overwrite_with_gradient", "name")
+
+
+def _weight_shape(shape, where: str) -> tuple[int, ...]:
+    if shape is None:
+        return ()
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0
+                               for d in dims):
+        raise ShapeError(f"{where}: shape must be a tuple of known, non-negative ints (no None), e.g. (3, 3, 1, 32). "
+                         f"Received: shape={shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+_WEIGHT_TYPES = (WeightParameter, StateTensor)
+
 _TRAINING_CONTEXT: list[bool] = []
+# How deep the eager layer calls of this process are nested: depth 0 is the call a user (or the trainer) made.
+_CALL_DEPTH = [0]
+# Layers holding add_loss() values; the next outermost call clears its own. Empty for most models, so the
+# check costs nothing.
+_LOSS_HOLDERS: weakref.WeakSet = weakref.WeakSet()
+# How many metrics were ever set as layer attributes: while 0, model.metrics need not look for them.
+_METRIC_ATTRIBUTES = [0]
+# >0 while a layer runs on dummy data to learn shapes: what it adds with add_loss then is not a real loss.
+_SHAPE_PROBE = [0]
 # Bytes of weights layers may still create while a model is rebuilt from a file (None: no limit). A file
 # cannot make cnnlab allocate more than the weights it holds: a config naming units=10**12 fails cleanly.
 _WEIGHT_BUDGET: list[int] = []
@@ -242,7 +243,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         self.built = False
         self._variables: list[Variable] = []
         self._inbound_nodes: list[Node] = []
-        self._activity_losses: list[torch.Tensor] = []
+        self._losses: list[torch.Tensor] = []
         self._last_shapes: tuple | None = None
         self.activity_regularizer = None
         self.train(False)  # Keras semantics: inference unless fit() (or training=True) says otherwise
@@ -252,33 +253,141 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         return to_snake_case(cls.__name__)
 
     # ------------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None, trainable: bool = True,
-                   constraint=None, dtype=torch.float32) -> torch.Tensor:
-        """Create a weight in Keras layout and register it on this module.
+    def add_weight(self, *args, **kwargs) -> torch.Tensor:
+        """Create a weight in Keras layout, register it on this module and return it.
 
-        Returns the tensor itself (an ``nn.Parameter`` when trainable), which
-        ``call`` computes with.
+        Keras 3's signature: ``add_weight(shape=None, initializer=None, dtype=None, *, trainable=True,
+        regularizer=None, constraint=None, name=None, autocast=True, aggregation="none")`` (``shape``,
+        ``initializer`` and ``dtype`` may be positional). cnnlab's older form with the name first,
+        ``add_weight("kernel", shape, initializer, regularizer, trainable, constraint, dtype)``, works too.
+
+        Args:
+            shape: the weight's shape in Keras layout (default ``()``, a scalar).
+            initializer: name, object or callable; default ``glorot_uniform`` for floats, ``zeros`` otherwise.
+            dtype: e.g. ``"float32"`` (the default) or ``"int64"``.
+            trainable: whether training updates it (a ``nn.Parameter``) or not (a buffer).
+            regularizer: its penalty is added to the loss (``layer.losses``).
+            constraint: applied after each optimizer update.
+            name: Keras name (default ``variable``, ``variable_1``, ... within the layer).
+            autocast, aggregation, synchronization: accepted for Keras compatibility; inert here.
+
+        Returns:
+            The tensor ``call`` computes with (see :mod:`cnnlab.variables`): it also answers Keras's
+            ``assign``, ``assign_add``, ``assign_sub``, ``numpy()``, ``value`` and ``trainable``.
+
+        Example:
+            >>> self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
         """
+        order = _LEGACY_WEIGHT_ARGS if args and isinstance(args[0], str) else _KERAS_WEIGHT_ARGS
+        where = f"{type(self).__name__} '{self.name}'.add_weight()"
+        if len(args) > len(order):
+            raise ArgumentTypeError(f"{where} takes at most {len(order)} positional arguments ({', '.join(order)}); "
+                                    f"pass the others by keyword. Received: {len(args)} positional arguments")
+        for key in kwargs:
+            if key not in _WEIGHT_KEYWORDS:
+                raise ArgumentTypeError(f"{where} got an unexpected keyword argument '{key}'."
+                                        f"{did_you_mean(key, _WEIGHT_KEYWORDS)} Received: {key}={kwargs[key]!r}")
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise ArgumentTypeError(f"{where}: {key} was passed both positionally and as a keyword. "
+                                        f"Received: {key}={value!r} and {key}={kwargs[key]!r}")
+            kwargs[key] = value
+        return self._create_weight(**kwargs)
+
+    def _create_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                       constraint=None, name=None, autocast=True, aggregation="none", synchronization="auto",
+                       overwrite_with_gradient=False) -> torch.Tensor:
+        where = f"{type(self).__name__} '{self.name}'.add_weight()"
+        if overwrite_with_gradient:
+            raise ConfigError(f"{where}: overwrite_with_gradient (float8 training) is not supported by cnnlab. "
+                              "Received: overwrite_with_gradient=True")
+        shape = _weight_shape(shape, where)
+        torch_dtype = to_torch_dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
+        if name is None:
+            name = self._auto_weight_name()
+        elif not isinstance(name, str) or not name or "/" in name:
+            raise ConfigError(f"{where}: name must be a non-empty string without '/'. Received: name={name!r}")
         if _WEIGHT_BUDGET:
-            nbytes = int(np.prod([int(d) for d in shape], dtype=np.float64)) * torch.finfo(dtype).bits // 8
+            nbytes = int(np.prod(shape, dtype=np.float64)) * torch_dtype.itemsize
             if nbytes > _WEIGHT_BUDGET[-1]:
                 from cnnlab.errors import FileFormatError
 
                 raise FileFormatError(
                     f"the config asks layer '{self.name}' for a {name} of shape "
-                    f"{tuple(shape)}, more than the weights the file holds. The file is corrupt or crafted; "
+                    f"{shape}, more than the weights the file holds. The file is corrupt or crafted; "
                     "re-save the model from its source."
                 )
             _WEIGHT_BUDGET[-1] -= nbytes
-        init = initializers_mod.get(initializer)
-        value = initializers_mod.initialize(init, tuple(int(s) for s in shape), dtype).to(self._device())
+        init = initializers_mod.get(initializer, where=f"{where} argument initializer")
+        value = initializers_mod.initialize(init, shape, torch_dtype).to(self._device())
+        trainable = bool(trainable) and torch_dtype.is_floating_point
+        tensor = make_weight(value, trainable, name, path=f"{self.name}/{name}")
+        attr = self._weight_attr(name)
         if trainable:
-            self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
+            tensor.requires_grad_(self._trainable)
+            self.register_parameter(attr, tensor)
         else:
-            self.register_buffer(name, value)
-        var = Variable(self, name, regularizers_mod.get(regularizer), constraints_mod.get(constraint), trainable)
+            self.register_buffer(attr, tensor)
+        var = Variable(self, attr, regularizers_mod.get(regularizer), constraints_mod.get(constraint), trainable,
+                       name=name)
+        if var.constraint is not None:
+            tensor.constraint = var.constraint  # the optimizer applies it after each update, as Keras's does
         self._variables.append(var)
-        return getattr(self, name)
+        return tensor
+
+    def _auto_weight_name(self) -> str:
+        taken = {v.name for v in self._variables}
+        count = 0
+        while (candidate := "variable" if count == 0 else f"variable_{count}") in taken:
+            count += 1
+        return candidate
+
+    def _weight_attr(self, name: str) -> str:
+        """The module attribute a weight named ``name`` is registered under: the name itself when it is free."""
+        if name.isidentifier() and not hasattr(self, name):
+            return name
+        base = re.sub(r"\W", "_", name)
+        count = 1
+        while hasattr(self, attr := f"_weight_{base}_{count}"):
+            count += 1
+        return attr
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, _WEIGHT_TYPES) and self._adopt_weight(name, value):
+            return
+        if isinstance(value, Metric):  # Keras tracks metric attributes: model.metrics lists them
+            self.__dict__.setdefault("_metric_attributes", set()).add(name)
+            _METRIC_ATTRIBUTES[0] += 1
+        if name == "activation" and (value is None or isinstance(value, str)) \
+                and callable(self.__dict__.get("activation")):
+            # A layer that computes with self.activation(x): `layer.activation = None` means linear (Grad-CAM).
+            from cnnlab import activations
+
+            value = activations.get(value, where=f"{type(self).__name__} '{self.name}' attribute activation")
+        super().__setattr__(name, value)
+
+    def _adopt_weight(self, name: str, tensor: torch.Tensor) -> bool:
+        """``self.w = self.add_weight(...)``: register the weight under ``w`` (once), so it follows ``.to()``."""
+        for var in self.__dict__.get("_variables", ()):
+            if type(var) is Variable and var._attr != name and var.value is tensor:
+                table = self._parameters if var._attr in self._parameters else self._buffers
+                del table[var._attr]
+                self.__dict__.pop(name, None)
+                table[name] = tensor
+                var._attr = name
+                return True
+        return False
+
+    def _apply(self, fn, recurse: bool = True):
+        result = super()._apply(fn, recurse)
+        for var in self._variables:  # torch moves buffers as plain tensors: keep Keras's methods on them
+            if var._attr in self._buffers:
+                tensor = self._buffers[var._attr]
+                if tensor is not None and not isinstance(tensor, StateTensor):
+                    self._buffers[var._attr] = StateTensor(tensor)._set_keras_identity(var.name, var.path)
+        return result
 
     def _device(self) -> torch.device:
         for tensor in self.parameters():
@@ -368,11 +477,42 @@ class Layer(nn.Module, metaclass=_LayerMeta):
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Regularisation penalties of the weights, plus activity penalties of the last call."""
-        result = [v.regularizer(v.value) for v in self.weights if v.regularizer is not None]
-        for layer in [self, *self._all_sublayers()]:
-            result.extend(layer._activity_losses)
+        """Scalar losses to add to the training loss: ``add_loss`` values of the last call (this layer's, then its
+        sub-layers'), then the weight regularisation penalties (Keras's order)."""
+        result = list(self._losses)
+        for layer in self._all_sublayers():
+            result.extend(layer._losses)
+        result.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
         return result
+
+    def add_loss(self, loss) -> None:
+        """Add a scalar loss (a tensor, or a list of them) from ``call``; ``fit`` adds it to the training loss.
+
+        The losses of a call replace those of the previous one: the outermost layer or model call clears them.
+
+        Example:
+            >>> def call(self, inputs):
+            ...     self.add_loss(1e-2 * torch.sum(inputs))
+            ...     return inputs
+        """
+        if _SHAPE_PROBE[0]:
+            return
+        for value in flatten(loss):
+            if isinstance(value, KerasVariable):
+                value = value.value
+            if not isinstance(value, torch.Tensor):
+                raise ArgumentTypeError(
+                    f"{type(self).__name__} '{self.name}'.add_loss() takes a tensor computed in call() (or build()), "
+                    f"e.g. self.add_loss(1e-2 * ops.sum(x)). Received: {type(value).__name__} {value!r:.80}"
+                )
+            self._losses.append(value)
+        _LOSS_HOLDERS.add(self)
+
+    def _clear_losses(self) -> None:
+        for layer in (self, *self._all_sublayers()):
+            if layer._losses:
+                layer._losses = []
+                _LOSS_HOLDERS.discard(layer)
 
     def _all_sublayers(self) -> list[Layer]:
         result = []
@@ -398,7 +538,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         unknown = any(d is None for s in (input_shape if several else [input_shape]) for d in tuple(s)[1:])
         if unknown:
             raise NotImplementedError(f"{type(self).__name__} cannot infer its output shape from {input_shape}.")
-        with torch.no_grad(), _training_context(False):
+        with torch.no_grad(), _training_context(False), shape_probe():
             if several:
                 dummy = [torch.zeros((1,) + tuple(s[1:]), device=self._device()) for s in input_shape]
             else:
@@ -412,22 +552,29 @@ class Layer(nn.Module, metaclass=_LayerMeta):
     def forward(self, inputs, *args, training: bool | None = None, **kwargs):
         if is_symbolic(inputs):
             return self._symbolic_call(inputs, *args, training=training, **kwargs)
-        inputs = self._convert_inputs(inputs)
-        shape = _shape_of(inputs, keep_batch=True)
-        if not self.built:
-            self._maybe_build(shape)
-        elif self.input_spec is not None:
-            self._check_input_shape(shape)
-        if training is None:
-            training = _TRAINING_CONTEXT[-1] if _TRAINING_CONTEXT else self.training
-            outputs = self._call_with_training(inputs, training, *args, **kwargs)
-        else:
-            with _training_context(bool(training)):
-                outputs = self._call_with_training(inputs, bool(training), *args, **kwargs)
-        if self.activity_regularizer is not None:
-            self._activity_losses = [self.activity_regularizer(outputs) / outputs.shape[0]]
-        self._last_shapes = (shape, _shape_of(outputs, keep_batch=True))
-        return outputs
+        depth = _CALL_DEPTH[0]
+        if not depth and _LOSS_HOLDERS:
+            self._clear_losses()
+        _CALL_DEPTH[0] = depth + 1
+        try:
+            inputs = self._convert_inputs(inputs)
+            shape = _shape_of(inputs, keep_batch=True)
+            if not self.built:
+                self._maybe_build(shape)
+            elif self.input_spec is not None:
+                self._check_input_shape(shape)
+            if training is None:
+                training = _TRAINING_CONTEXT[-1] if _TRAINING_CONTEXT else self.training
+                outputs = self._call_with_training(inputs, training, *args, **kwargs)
+            else:
+                with _training_context(bool(training)):
+                    outputs = self._call_with_training(inputs, bool(training), *args, **kwargs)
+            if self.activity_regularizer is not None:
+                self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+            self.__dict__["_last_shapes"] = (shape, _shape_of(outputs, keep_batch=True))
+        finally:
+            _CALL_DEPTH[0] = depth
+        return _hand_out(outputs) if not depth else outputs
 
     def _call_with_training(self, inputs, training: bool, *args, **kwargs):
         if _accepts_training(type(self)):
@@ -541,6 +688,56 @@ def _marking_built(build):
         return result
 
     return wrapped
+
+
+@contextlib.contextmanager
+def shape_probe():
+    """Run layers on dummy data to learn shapes: ``add_loss`` records nothing meanwhile."""
+    _SHAPE_PROBE[0] += 1
+    try:
+        yield
+    finally:
+        _SHAPE_PROBE[0] -= 1
+
+
+def metric_attributes(layer: Layer) -> list:
+    """The metrics set as attributes of ``layer`` (``self.loss_tracker = metrics.Mean(name="loss")``)."""
+    if not _METRIC_ATTRIBUTES[0]:
+        return []
+    state = layer.__dict__
+    return [state[name] for name in state.get("_metric_attributes", ()) if isinstance(state.get(name), Metric)]
+
+
+def metric_attribute_count() -> int:
+    return _METRIC_ATTRIBUTES[0]
+
+
+def has_added_losses() -> bool:
+    """Whether some layer holds ``add_loss`` values (cheap: the trainer asks at every step)."""
+    return bool(_LOSS_HOLDERS)
+
+
+class EagerTensor(torch.Tensor):
+    """What an outermost layer or model call returns when it requires grad: a torch tensor that also answers
+    ``.numpy()`` (as TensorFlow's eager tensors do). It computes and back-propagates like a plain tensor."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        return self.detach().cpu().numpy()
+
+
+def _hand_out(outputs):
+    """Outputs of an outermost call, with tensors that require grad as :class:`EagerTensor`."""
+    if type(outputs) is torch.Tensor:
+        if outputs.requires_grad and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
+            return outputs.as_subclass(EagerTensor)
+        return outputs
+    if type(outputs) in (list, tuple):
+        return type(outputs)(_hand_out(o) for o in outputs)
+    if type(outputs) is dict:
+        return {k: _hand_out(v) for k, v in outputs.items()}
+    return outputs
 
 
 @contextlib.contextmanager

@@ -15,20 +15,39 @@ from typing import Any
 import torch
 
 
+class DTypeName(str):
+    """A dtype as Keras names it (``"float32"``) that also equals the torch dtype (``torch.float32``)."""
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, torch.dtype):
+            other = str(other).replace("torch.", "")
+        return str.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return getattr(torch, str(self))
+
+
 class KerasTensor:
     """A symbolic tensor: a shape and dtype, produced by a layer in a graph.
 
     Args:
         shape: full shape including the batch axis, e.g. ``(None, 28, 28, 1)``.
-        dtype: torch dtype of the values it stands for.
+        dtype: dtype of the values it stands for (a Keras name or a torch dtype); ``.dtype`` reads as
+            Keras's string, ``"float32"``.
         node: the node that produced it (``None`` for a free tensor).
         index: which output of that node it is.
     """
 
-    def __init__(self, shape: tuple, dtype: torch.dtype = torch.float32, node: Node | None = None,
+    def __init__(self, shape: tuple, dtype: torch.dtype | str = torch.float32, node: Node | None = None,
                  index: int = 0, name: str | None = None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = dtype
+        self.dtype = DTypeName(str(dtype).replace("torch.", ""))
         self.node = node
         self.index = index
         self.name = name
@@ -37,9 +56,17 @@ class KerasTensor:
     def ndim(self) -> int:
         return len(self.shape)
 
+    @property
+    def sparse(self) -> bool:
+        return False
+
+    @property
+    def ragged(self) -> bool:
+        return False
+
     def __repr__(self) -> str:
-        producer = f", name={self.name!r}" if self.name else ""
-        return f"<KerasTensor shape={self.shape}, dtype={str(self.dtype).replace('torch.', '')}{producer}>"
+        return (f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, ragged=False, "
+                f"name={self.name}>")
 
     def __len__(self):
         raise TypeError("A symbolic tensor has no length: it stands for a batch whose size is not known yet.")

@@ -1,4 +1,4 @@
-"""Pooling layers: max and average, local and global."""
+"""Pooling layers over 1-D, 2-D and 3-D windows: max and average (global pooling is in global_pooling.py)."""
 
 from __future__ import annotations
 
@@ -6,79 +6,86 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.errors import ShapeError
-from cnnlab.layers import _args
+from cnnlab.layers import _args, _spatial
 from cnnlab.layers.base import InputSpec, Layer
 from cnnlab.ops import conv_output_size, same_padding
 
+# (max, average) kernels by tensor rank; 1-D average pooling runs as 2-D (avg_pool1d has no divisor_override).
+_KERNELS = {3: (F.max_pool1d, None), 4: (F.max_pool2d, F.avg_pool2d), 5: (F.max_pool3d, F.avg_pool3d)}
+_INPUT_NOUN = {1: "sequence", 2: "image", 3: "volume"}
 
-def pool_nchw(x: torch.Tensor, kind: str, pool_size, strides, padding: str) -> torch.Tensor:
-    """Max or average pooling on an NCHW tensor with TensorFlow's padding rules.
 
-    ``same`` pads unevenly like TF (extra at the bottom/right); max pooling
-    never picks a padded cell and average pooling does not count them.
+def pool_channels_first(x: torch.Tensor, kind: str, pool_size, strides, padding: str) -> torch.Tensor:
+    """Max or average pooling on an ``(N, C, *spatial)`` tensor with TensorFlow's padding rules.
+
+    ``same`` pads unevenly like TF (the odd extra cell after: bottom/right/back); max pooling never picks a
+    padded cell and average pooling does not count them.
     """
-    pads = (0, 0, 0, 0)
-    if padding == "same":
-        (top, bottom), (left, right) = (same_padding(size, k, s)
-                                        for size, k, s in zip(x.shape[2:], pool_size, strides))
-        pads = (left, right, top, bottom)
+    if kind == "avg" and x.dim() == 3:
+        return pool_channels_first(x.unsqueeze(2), kind, (1, *pool_size), (1, *strides), padding).squeeze(2)
+    pads = ()
+    if padding == "same":  # F.pad lists the last axis first
+        for size, k, s in zip(reversed(x.shape[2:]), reversed(pool_size), reversed(strides)):
+            pads += same_padding(size, k, s)
+    max_pool, avg_pool = _KERNELS[x.dim()]
     if kind == "max":
         if any(pads):
             x = F.pad(x, pads, value=float("-inf"))
-        return F.max_pool2d(x, pool_size, strides)
+        return max_pool(x, pool_size, strides)
     if not any(pads):
-        return F.avg_pool2d(x, pool_size, strides)
-    summed = F.avg_pool2d(F.pad(x, pads), pool_size, strides, divisor_override=1)
+        return avg_pool(x, pool_size, strides)
+    summed = avg_pool(F.pad(x, pads), pool_size, strides, divisor_override=1)
     ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-    counts = F.avg_pool2d(F.pad(ones, pads), pool_size, strides, divisor_override=1)
+    counts = avg_pool(F.pad(ones, pads), pool_size, strides, divisor_override=1)
     return summed / counts
 
 
-class _Pooling2D(Layer):
+class _Pooling(Layer):
+    """Local pooling over ``_rank`` spatial axes; subclasses set ``_rank``, ``_kind`` and Keras's defaults."""
+
+    _rank = 2
     _kind = "max"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.pool_size = _args.int_tuple(pool_size, 2, "pool_size", owner)
+        self.pool_size = _args.int_tuple(pool_size, self._rank, "pool_size", owner)
         # Keras: strides default to pool_size.
-        self.strides = self.pool_size if strides is None else _args.int_tuple(strides, 2, "strides", owner)
+        self.strides = self.pool_size if strides is None else _args.int_tuple(strides, self._rank, "strides", owner)
         self.padding = _args.padding_mode(padding, owner)
         self.data_format = _args.data_format(data_format, owner)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = InputSpec(ndim=self._rank + 2, layout=_spatial.layout(self._rank, self.data_format))
 
-    def _spatial(self, shape):
-        return tuple(shape[1:3]) if self.data_format == "channels_last" else tuple(shape[2:4])
+    def _spatial_sizes(self, shape):
+        return _spatial.spatial_sizes(shape, self._rank, self.data_format)
 
     def _check_input_shape(self, shape) -> None:
         super()._check_input_shape(shape)
         if self.padding == "valid":
-            for axis, size, k in zip(("height", "width"), self._spatial(shape), self.pool_size):
+            for axis, size, k in zip(_spatial.AXIS_NAMES[self._rank], self._spatial_sizes(shape), self.pool_size):
                 if size is not None and size < k:
                     raise ShapeError(
                         f"{type(self).__name__} '{self.name}': the pool window ({k}) is larger than the input "
-                        f"{axis} ({size}) with padding='valid'. The image has shrunk too much before this layer: "
-                        f"use padding='same' here or in the layers before, or fewer pooling layers. "
+                        f"{axis} ({size}) with padding='valid'. The {_INPUT_NOUN[self._rank]} has shrunk too much "
+                        f"before this layer: use padding='same' here or in the layers before, or fewer pooling layers. "
                         f"Received: input_shape={tuple(shape)}"
                     )
 
     def call(self, inputs):
-        x = inputs.permute(0, 3, 1, 2) if self.data_format == "channels_last" else inputs
-        y = pool_nchw(x, self._kind, self.pool_size, self.strides, self.padding)
-        return y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
+        x = _spatial.to_channels_first(inputs, self.data_format)
+        y = pool_channels_first(x, self._kind, self.pool_size, self.strides, self.padding)
+        return _spatial.from_channels_first(y, self.data_format)
 
     def compute_output_shape(self, input_shape):
         sizes = []
-        for size, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides):
+        for size, k, s in zip(self._spatial_sizes(input_shape), self.pool_size, self.strides):
             if size is None:
                 sizes.append(None)
             elif self.padding == "same":
                 sizes.append(-(-size // s))
             else:
                 sizes.append(conv_output_size(size, k, 0, s))
-        if self.data_format == "channels_last":
-            return (input_shape[0], *sizes, input_shape[3])
-        return (input_shape[0], input_shape[1], *sizes)
+        return _spatial.with_spatial(input_shape, sizes, self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
@@ -86,6 +93,49 @@ class _Pooling2D(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}"
+
+
+class MaxPooling1D(_Pooling):
+    """Max pooling over windows of steps (Keras's ``MaxPooling1D``).
+
+    Args:
+        pool_size: int; default 2.
+        strides: int; default ``pool_size`` (as in Keras).
+        padding: ``"valid"`` or ``"same"`` (TF's rule: the odd padded step goes at the end, never picked).
+        data_format: ``"channels_last"`` ``(N, steps, features)`` (default) or ``"channels_first"``.
+
+    Shape:
+        Input ``(N, L, C)``; output ``(N, (L - p) // s + 1, C)`` for ``valid``, ``(N, ceil(L / s), C)`` for ``same``.
+
+    Example:
+        >>> MaxPooling1D(2)(np.zeros((1, 10, 4))).shape
+        torch.Size([1, 5, 4])
+    """
+
+    _rank, _kind = 1, "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_Pooling):
+    """Average pooling over windows of steps (Keras's ``AveragePooling1D``); arguments as :class:`MaxPooling1D`.
+
+    ``pool_size`` has no default (as in Keras). With ``padding="same"`` padded steps are left out of the average.
+
+    Example:
+        >>> AveragePooling1D(3, strides=2, padding="same")(np.zeros((1, 10, 4))).shape
+        torch.Size([1, 5, 4])
+    """
+
+    _rank, _kind = 1, "avg"
+
+
+class _Pooling2D(_Pooling):
+    _rank = 2
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
 class MaxPooling2D(_Pooling2D):
@@ -144,41 +194,62 @@ class AveragePooling2D(_Pooling2D):
     _kind = "avg"
 
 
-class _GlobalPooling2D(Layer):
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        self.data_format = _args.data_format(data_format, f"{type(self).__name__} '{self.name}'")
-        self.keepdims = bool(keepdims)
-        self.input_spec = InputSpec(ndim=4)
+class MaxPooling3D(_Pooling):
+    """Max pooling over 3-D windows of volumes (Keras's ``MaxPooling3D``).
 
-    def _axes(self):
-        return (1, 2) if self.data_format == "channels_last" else (2, 3)
+    Args:
+        pool_size: int or ``(pd, ph, pw)``; default 2.
+        strides: int or triple; default ``pool_size`` (as in Keras).
+        padding: ``"valid"`` or ``"same"`` (TF's rule: the odd extra cell at the back/bottom/right, never picked).
+        data_format: ``"channels_last"`` ``(N, D, H, W, C)`` (default) or ``"channels_first"``.
 
-    def compute_output_shape(self, input_shape):
-        axes = self._axes()
-        if self.keepdims:
-            return tuple(1 if i in axes else d for i, d in enumerate(input_shape))
-        return tuple(d for i, d in enumerate(input_shape) if i not in axes)
+    Shape:
+        Input ``(N, D, H, W, C)``; each spatial size ``n`` becomes ``(n - p) // s + 1`` (``valid``) or
+        ``ceil(n / s)`` (``same``).
 
-    def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+    Example:
+        >>> MaxPooling3D()(np.zeros((1, 8, 8, 8, 2))).shape
+        torch.Size([1, 4, 4, 4, 2])
+    """
 
+    _rank, _kind = 3, "max"
 
-class GlobalAveragePooling2D(_GlobalPooling2D):
-    """Mean over height and width: ``(N, H, W, C)`` -> ``(N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
-
-    def call(self, inputs):
-        return inputs.mean(dim=self._axes(), keepdim=self.keepdims)
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
-class GlobalMaxPooling2D(_GlobalPooling2D):
-    """Maximum over height and width: ``(N, H, W, C)`` -> ``(N, C)``."""
+class AveragePooling3D(_Pooling):
+    """Average pooling over 3-D windows (Keras's ``AveragePooling3D``); arguments as :class:`MaxPooling3D`.
 
-    def call(self, inputs):
-        return inputs.amax(dim=self._axes(), keepdim=self.keepdims)
+    ``pool_size`` has no default (as in Keras). With ``padding="same"`` padded cells are left out of the average.
+
+    Example:
+        >>> AveragePooling3D(2)(np.zeros((1, 8, 8, 8, 2))).shape
+        torch.Size([1, 4, 4, 4, 2])
+    """
+
+    _rank, _kind = 3, "avg"
 
 
+MaxPool1D = MaxPooling1D
 MaxPool2D = MaxPooling2D
+MaxPool3D = MaxPooling3D
+AvgPool1D = AveragePooling1D
 AvgPool2D = AveragePooling2D
-GlobalAvgPool2D = GlobalAveragePooling2D
-GlobalMaxPool2D = GlobalMaxPooling2D
+AvgPool3D = AveragePooling3D
+
+# Global pooling lived here before it got its own module; keep the old import path working.
+from cnnlab.layers.global_pooling import (  # noqa: E402,F401
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalAvgPool3D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPool3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+)

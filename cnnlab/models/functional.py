@@ -140,11 +140,12 @@ class Functional(Model):
             fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer)
             try:
                 if fuse:  # same numbers, less memory traffic: see cnnlab.models._fusion
-                    node.layer._defer_activation = True
+                    state = node.layer.__dict__  # a plain flag, set directly: this runs at every call
+                    state["_defer_activation"] = True
                     try:
                         out = node.layer(args)
                     finally:
-                        node.layer._defer_activation = False
+                        state["_defer_activation"] = False
                     deferred[id(reader)] = node.layer.activation
                 else:
                     out = node.layer(args, **kwargs)
@@ -172,16 +173,21 @@ class Functional(Model):
                 f"Model '{self.name}' expects {expected} input{'s' * (expected > 1)} ({names}); got {len(flat)}. "
                 f"Pass {'a list of ' + str(expected) + ' arrays in that order' if expected > 1 else 'one array'}."
             )
+        bound = {}
         for tensor, value in zip(self._inputs, flat):
             want = tensor.shape
             if value.dim() != len(want):
+                value = adjust_input_rank(value, want)
+            if value is None:
                 from cnnlab.layers.base import _rank_fix
 
+                got = tuple(flat[len(bound)].shape)
                 raise ShapeError(
                     f"Model '{self.name}' input '{tensor.node.layer.name}' expects shape {want}; got "
-                    f"{tuple(value.shape)}.{_rank_fix(len(want), tuple(value.shape))}"
+                    f"{got}.{_rank_fix(len(want), got)}"
                 )
-        return {id(t): v for t, v in zip(self._inputs, flat)}
+            bound[id(tensor)] = value
+        return bound
 
     def compute_output_shape(self, input_shape):
         shapes = [t.shape for t in self._outputs]
@@ -260,6 +266,19 @@ class Functional(Model):
                                       "(a cycle or a missing layer). The file is corrupt or was edited by hand.")
         return cls(resolve(config["input_layers"]), resolve(config["output_layers"]), name=config.get("name"),
                    trainable=config.get("trainable", True))
+
+
+def adjust_input_rank(value: torch.Tensor, want: tuple) -> torch.Tensor | None:
+    """Keras's leniency for an input one rank off the model's ``Input``, or None when it does not apply.
+
+    One axis short with a size-1 last axis expected (``(N, 28, 28)`` into ``Input((28, 28, 1))``): add it.
+    One axis too many, of size 1, at the end: drop it.
+    """
+    if value.dim() == len(want) - 1 and want[-1] == 1:
+        return value.unsqueeze(-1)
+    if value.dim() == len(want) + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    return None
 
 
 def _structure_refs(structure, ref):

@@ -13,10 +13,13 @@ Training methods (``compile``, ``fit``, ...) come from
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from cnnlab.errors import ConfigError, NotBuiltError, did_you_mean
-from cnnlab.layers.base import Layer, _training_context
+from cnnlab.layers.base import Layer, _training_context, shape_probe, to_snake_case
+from cnnlab.layers.node import KerasTensor, flatten
 from cnnlab.training.trainer import Trainer
 
 
@@ -48,6 +51,14 @@ class Model(Trainer, Layer):
         # __new__ has already turned that call into a Functional model.
         if inputs is not None or outputs is not None:
             kwargs = {**kwargs, "inputs": inputs, "outputs": outputs}
+        if _functional_arguments(args, kwargs):
+            # class CustomModel(Model) built as CustomModel(inputs, outputs): a functional graph that keeps the
+            # subclass's methods (train_step, test_step, ...), as Keras 3 does.
+            from cnnlab.models.functional import Functional
+
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
+            return
         if args or kwargs:
             key = next(iter(kwargs), None)
             hint = did_you_mean(key, ["inputs", "outputs", "name", "trainable"]) if key else ""
@@ -93,7 +104,7 @@ class Model(Trainer, Layer):
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]
         dummies = [torch.zeros((1,) + tuple(1 if d is None else d for d in tuple(s)[1:]), device=self._device())
                    for s in shapes]
-        with torch.no_grad(), _training_context(False):
+        with torch.no_grad(), _training_context(False), shape_probe():
             self.call(dummies if isinstance(input_shape, list) else dummies[0])
         self.built = True
         self._build_shape = input_shape
@@ -182,6 +193,27 @@ class Model(Trainer, Layer):
             raise ConfigError(f"export: only format='onnx' is supported. Received: format={format!r}")
         return export_onnx(self, filepath, opset=opset)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild a model from :meth:`get_config`: a graph config becomes a functional model of this class
+        (a subclass built as ``CustomModel(inputs, outputs)`` too); a subclassed model gets ``cls(**config)``."""
+        from cnnlab.models.functional import Functional
+
+        graph_keys = ("layers", "input_layers", "output_layers")
+        params = inspect.signature(cls.__init__).parameters.values()
+        takes_graph = cls in (Model, Functional) or issubclass(cls, Functional) or (
+            any(p.kind is p.VAR_POSITIONAL for p in params) and any(p.kind is p.VAR_KEYWORD for p in params))
+        if isinstance(config, dict) and all(k in config for k in graph_keys) and takes_graph:
+            return Functional.from_config.__func__(cls, config, custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as err:
+            raise ConfigError(
+                f"{cls.__name__}.from_config could not rebuild the model from its config ({err}). A subclassed "
+                "model needs get_config() returning its constructor arguments (and from_config(config) for "
+                f"arguments that are objects). Received: config keys {sorted(config)}"
+            ) from err
+
     def get_config(self):
         base = {"name": self.name, "trainable": self.trainable}
         if type(self).get_config is Model.get_config and type(self).__module__.split(".")[0] != "cnnlab":
@@ -191,3 +223,32 @@ class Model(Trainer, Layer):
                 "in custom_objects when loading."
             )
         return base
+
+
+def _functional_arguments(args: tuple, kwargs: dict) -> bool:
+    """Whether ``Model.__init__`` got a graph: ``(inputs, outputs)`` of symbolic tensors (Keras's rule)."""
+    if len(args) == 2:
+        candidates = args
+    elif len(args) == 1 and "outputs" in kwargs:
+        candidates = (args[0], kwargs["outputs"])
+    elif "inputs" in kwargs and "outputs" in kwargs:
+        candidates = (kwargs["inputs"], kwargs["outputs"])
+    else:
+        return False
+    return all(isinstance(t, KerasTensor) for t in flatten(list(candidates)))
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """``cls`` with the functional graph machinery under it: same name, same methods, ``Functional`` bases."""
+    from cnnlab.models.functional import Functional
+
+    if issubclass(cls, Functional):
+        return cls
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
+                     "_default_name": classmethod(lambda _: to_snake_case(cls.__name__))}
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls)(cls.__name__, (cls, Functional), namespace)
+    return _FUNCTIONAL_SUBCLASSES[cls]

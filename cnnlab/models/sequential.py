@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, ShapeError
@@ -9,6 +10,7 @@ from cnnlab.layers.base import Layer
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor
 from cnnlab.models._fusion import relu_then_max_pool
+from cnnlab.models.functional import adjust_input_rank
 from cnnlab.models.model import Model
 from cnnlab.models.trace import explain_shape_error
 
@@ -160,15 +162,21 @@ class Sequential(Model):
 
     def call(self, inputs, training=None):
         x, stack, i = inputs, self._stack, 0
+        if self._input_layer is not None and isinstance(x, torch.Tensor) \
+                and x.dim() != len(self._input_layer.batch_shape):
+            x = adjust_input_rank(x, self._input_layer.batch_shape)
+            if x is None:  # not Keras's one-axis leniency: let the first layer explain the shape
+                x = inputs
         while i < len(stack):
             layer = stack[i]
             if i + 1 < len(stack) and relu_then_max_pool(layer, stack[i + 1]):
                 # Same numbers, less memory traffic: see cnnlab.models._fusion.
-                layer._defer_activation = True
+                state = layer.__dict__  # a plain flag, set directly: this runs at every call
+                state["_defer_activation"] = True
                 try:
                     x = self._run(layer, x)
                 finally:
-                    layer._defer_activation = False
+                    state["_defer_activation"] = False
                 x = layer.activation(self._run(stack[i + 1], x))
                 i += 2
                 continue

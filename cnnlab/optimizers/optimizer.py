@@ -87,6 +87,11 @@ def _check_learning_rate(value: Any, who: str) -> Any:
     return float(value)
 
 
+def _tensor_of(variable: Any) -> Tensor:
+    """The tensor of a cnnlab Variable (``model.trainable_weights`` lists them), or the tensor itself."""
+    return variable if isinstance(variable, Tensor) else variable.value
+
+
 class Optimizer:
     """Base class of cnnlab optimizers (Keras 3 ``keras.optimizers.Optimizer``).
 
@@ -210,14 +215,14 @@ class Optimizer:
         """
         if self.built:
             return
-        self._params = list(variables)
+        self._params = [_tensor_of(v) for v in variables]
         self._index = {id(p): i for i, p in enumerate(self._params)}
         self._constrained = [(p, p.constraint) for p in self._params if getattr(p, "constraint", None) is not None]
         self.built = True
 
     def _ensure_built(self, params: Sequence[Tensor]) -> None:
         if not self.built:
-            self.build(list(params))
+            self.build([_tensor_of(p) for p in params])
         if self._pending_state is not None:
             pending, self._pending_state = self._pending_state, None
             self.load_state_dict(pending)
@@ -405,8 +410,7 @@ class Optimizer:
         Raises:
             ConfigError: no gradient at all, or a variable the optimizer was not built with.
         """
-        # cnnlab Variables (model.trainable_weights) hold their tensor in `.value`.
-        pairs = [(g, v if isinstance(v, Tensor) else v.value) for g, v in grads_and_vars]
+        pairs = [(g, _tensor_of(v)) for g, v in grads_and_vars]
         self._ensure_built([v for _, v in pairs])
         grads = [g for g, _ in pairs]
         missing = [i for i, g in enumerate(grads) if g is None]

@@ -205,3 +205,83 @@ def _check_distinct_objects(groups: list[list]) -> None:
                     "object. Pass metric names (e.g. 'accuracy') or one new object per output."
                 )
             seen.add(id(metric))
+
+
+# ----------------------------------------------------------------------------------------- saving
+# Keras 3 writes every object of a compile config as {"module", "class_name", "config", "registered_name"}.
+_KERAS_MODULES = {"loss": "keras.losses", "metric": "keras.metrics", "optimizer": "keras.optimizers"}
+
+
+class Unsaveable(Exception):
+    """A compile argument that cannot be written as JSON (a user function, an object without a config)."""
+
+
+def compile_config(optimizer: Any, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any) -> dict | None:
+    """Keras 3's ``compile_config`` for what ``compile`` got (names, or objects by their configs).
+
+    Returns None when some argument cannot be saved (a user function, a custom optimizer object without
+    a config): the model still saves, without its compile settings.
+    """
+    try:
+        return {"optimizer": _keras_object(optimizer, "optimizer"), "loss": _entry(loss, "loss"),
+                "loss_weights": _plain_json(loss_weights), "metrics": _entry(metrics, "metric"),
+                "weighted_metrics": _entry(weighted_metrics, "metric"), "run_eagerly": False,
+                "steps_per_execution": 1, "jit_compile": False}
+    except Unsaveable:
+        return None
+
+
+def _entry(value: Any, kind: str) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_entry(v, kind) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _entry(v, kind) for k, v in value.items()}
+    return _keras_object(value, kind)
+
+
+def _keras_object(obj: Any, kind: str) -> dict | str:
+    from cnnlab import losses, metrics, optimizers
+
+    module = {"loss": losses, "metric": metrics, "optimizer": optimizers}[kind]
+    if not hasattr(obj, "get_config"):
+        name = getattr(obj, "__name__", None)
+        if callable(obj) and name and getattr(module, name, None) is obj:
+            return name  # a built-in function such as losses.sparse_categorical_crossentropy: saved by name
+        raise Unsaveable(f"{kind} {obj!r}")
+    try:
+        config = module.serialize(obj)
+    except Exception as err:  # a wrapped user function, or a config that is not JSON
+        raise Unsaveable(f"{kind} {obj!r}") from err
+    cls = type(obj)
+    builtin = cls.__module__.split(".")[0] == "cnnlab"
+    return {"module": _KERAS_MODULES[kind] if builtin else cls.__module__, "class_name": config["class_name"],
+            "config": _plain_json(config["config"]), "registered_name": None if builtin else cls.__name__}
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` if it is JSON-ready (names, numbers, lists, dicts of them), else Unsaveable."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain_json(v) for k, v in value.items()}
+    raise Unsaveable(repr(value))
+
+
+def deserialize_entries(value: Any, kind: str, custom_objects: dict | None = None) -> Any:
+    """The inverse of :func:`compile_config` for a loss or metrics entry (objects rebuilt, names kept)."""
+    from cnnlab import losses, metrics
+
+    if isinstance(value, (list, tuple)):
+        return [deserialize_entries(v, kind, custom_objects) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" not in value:  # per-output dict
+        return {k: deserialize_entries(v, kind, custom_objects) for k, v in value.items()}
+    if value["class_name"] == "function" and isinstance(value.get("config"), str):
+        return value["config"]  # Keras writes a function as its registered name
+    module = losses if kind == "loss" else metrics
+    return module.deserialize(value, custom_objects)

@@ -9,7 +9,6 @@ only at epoch end or when the progress bar redraws.
 from __future__ import annotations
 
 import contextlib
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from cnnlab.errors import ConfigError, DataError, NotCompiledError
 from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
+from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
 from cnnlab.training.checks import check_labels, class_weight_table, positive, verbosity
 
 # Output activations whose loss can be computed from the pre-activation logits.
@@ -45,7 +45,7 @@ class Trainer:
         self.compiled = False
         self.stop_training = False
         self.history = None
-        self._compile_config = None
+        self._compile_args = None
         self._autocast_dtype = None
 
     # ------------------------------------------------------------------ compile
@@ -76,8 +76,6 @@ class Trainer:
         if self._device_choice.type == "cpu":
             backend.tune_cpu_allocator()
         self.to(self._device_choice)
-        if loss is None:
-            warnings.warn("compile() without a loss: fit() will fail unless train_step is overridden.", stacklevel=2)
         self._compiled_loss = cu.CompiledLoss(loss, loss_weights) if loss is not None else None
         self._compiled_metrics = cu.CompiledMetrics(metrics, weighted_metrics)
         self._metrics_built = False
@@ -95,13 +93,30 @@ class Trainer:
 
         self._autocast_dtype = mixed_precision.global_policy().autocast_dtype()
         self.compiled = True
-        self._compile_config = _compile_config(optimizer, loss, metrics, loss_weights)
+        self._compile_args = (loss, metrics, loss_weights, weighted_metrics)
 
-    def _compile_from_config(self, config: dict) -> None:
+    def get_compile_config(self) -> dict | None:
+        """Keras 3's compile config: the optimizer, loss and metrics (names, or objects as Keras serialises them).
+
+        ``{}`` before ``compile``; None when an argument cannot be saved (e.g. a plain user function).
+        """
+        if not getattr(self, "compiled", False):
+            return {}
+        return cu.compile_config(self.optimizer, *self._compile_args)
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile with a config from :meth:`get_compile_config` (Keras 3 API)."""
+        self._compile_from_config(config)
+
+    def _compile_from_config(self, config: dict, custom_objects: dict | None = None) -> None:
+        """Compile from a saved compile config (names, or Keras's serialised loss/metric/optimizer objects)."""
         from cnnlab import optimizers
 
-        self.compile(optimizer=optimizers.deserialize(config["optimizer"]), loss=config.get("loss"),
-                     metrics=config.get("metrics"), loss_weights=config.get("loss_weights"))
+        optimizer = optimizers.deserialize(config["optimizer"], custom_objects)
+        self.compile(optimizer=optimizer, loss=cu.deserialize_entries(config.get("loss"), "loss", custom_objects),
+                     metrics=cu.deserialize_entries(config.get("metrics"), "metric", custom_objects),
+                     weighted_metrics=cu.deserialize_entries(config.get("weighted_metrics"), "metric", custom_objects),
+                     loss_weights=config.get("loss_weights"))
 
     def _require_compiled(self, what: str) -> None:
         if not getattr(self, "compiled", False):
@@ -116,10 +131,22 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        """The loss tracker(s) then every compiled metric (empty before the first batch)."""
-        if not getattr(self, "_metrics_built", False):
+        """The loss tracker(s), every compiled metric (once matched to the outputs), then the metrics set as
+        attributes of the model and its layers (``self.loss_tracker = metrics.Mean(name="loss")``), as in Keras."""
+        compiled = [self._loss_tracker, *self._output_loss_trackers, *self._flat_metrics] \
+            if getattr(self, "_metrics_built", False) else []
+        seen = {id(m) for m in compiled}
+        return compiled + [m for m in self._tracked_metrics() if id(m) not in seen]
+
+    def _tracked_metrics(self) -> list:
+        if not metric_attribute_count():
             return []
-        return [self._loss_tracker, *self._output_loss_trackers, *self._flat_metrics]
+        found = []
+        for layer in (self, *self._all_sublayers()):
+            if layer is not self and isinstance(layer, Trainer):
+                continue  # a nested model's own training metrics belong to its own fit
+            found.extend(metric_attributes(layer))
+        return found
 
     @property
     def metrics_names(self) -> list[str]:
@@ -146,22 +173,32 @@ class Trainer:
             loss.build(names)
         self._compiled_metrics.build(names, loss)
         self._out_names = names
-        self._loss_tracker = metrics_mod.Mean(name="loss")
+        # Set directly: the trainer's own tracker is not one of the user's metric attributes.
+        self.__dict__["_loss_tracker"] = metrics_mod.Mean(name="loss")
         multi = len(names) > 1
         self._output_loss_trackers = [metrics_mod.Mean(name=f"{n}_loss") for n, fn in zip(names, loss.fns)
                                       if multi and fn is not None]
         self._flat_metrics = [m for group in (*self._compiled_metrics.unweighted, *self._compiled_metrics.weighted)
                               for m in group]
         self._metrics_built = True
+        for metric in self.metrics:
+            metric.to(self.device)
 
     def _ensure_metrics(self, y_pred) -> None:
         if not self._metrics_built:
             self._build_metrics(y_pred)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Loss of ``y_pred`` against ``y`` plus regularisation penalties (Keras 3 signature)."""
+        """Loss of ``y_pred`` against ``y``, plus ``self.losses`` (add_loss values and regularisation penalties).
+
+        Keras 3's signature; a model compiled without a loss returns the sum of ``self.losses``.
+        """
         if self._compiled_loss is None:
-            raise ConfigError(f"Model '{self.name}' was compiled without a loss; pass loss=... to compile().")
+            extra = self.losses
+            if not extra:
+                raise ConfigError(f"Model '{self.name}': no loss to compute. Pass loss=... to compile(), or add "
+                                  "losses with add_loss() in a layer's call().")
+            return torch.stack([e.reshape(()) for e in extra]).sum()
         self._ensure_metrics(y_pred)
         names = self._out_names
         total, terms = self._compiled_loss(cu.flatten_outputs(y, names), cu.flatten_outputs(y_pred, names),
@@ -231,12 +268,12 @@ class Trainer:
 
     @contextlib.contextmanager
     def _emitting_logits(self):
-        layer = self._output_layer()
-        layer._emit_logits = True
+        state = self._output_layer().__dict__  # plain attribute, set directly: this runs at every step
+        state["_emit_logits"] = True
         try:
             yield
         finally:
-            layer._emit_logits = False
+            state["_emit_logits"] = False
 
     def _forward(self, x, training: bool):
         forward = self
@@ -271,12 +308,12 @@ class Trainer:
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         fast = self._fast_logits
-        if fast is not None:
+        if fast is not None and self._output_layer().activation is fast[1]:
             loss_fn, activation = fast
             with self._emitting_logits():
                 z = self._forward(x, training=True)
             loss = loss_fn(y, z, sample_weight)
-            if self._has_penalties:
+            if self._has_penalties or has_added_losses():
                 loss = self._add_penalties(loss)
             with torch.no_grad():
                 y_pred = activation(z.detach())
@@ -287,10 +324,9 @@ class Trainer:
         loss.backward()
         if self._sync is not None:
             self._sync.all_reduce_gradients(self._trainable_params)
-        self.optimizer.step(self._trainable_params)
+        self.optimizer.step(self._trainable_params)  # also applies the weights' constraints, as Keras's does
         for p in self._trainable_params:
             p.grad = None
-        self._apply_constraints()
         self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -308,16 +344,12 @@ class Trainer:
         return self(x, training=False)
 
     def _apply_constraints(self) -> None:
-        if self._constraints:
-            with torch.no_grad():
-                for var in self._constraints:
-                    var.value.copy_(var.constraint(var.value))
+        """Kept for callers of the older API: the optimizer now applies the weights' constraints at each step."""
 
     def _prepare_training(self) -> None:
         self._trainable_params = [v.value for v in self.trainable_weights]
         if not self._trainable_params:
             raise ConfigError(f"Model '{self.name}' has no trainable weights: all layers are frozen (trainable=False).")
-        self._constraints = [v for v in self.trainable_weights if v.constraint is not None]
         overridden = type(self).train_step is not Trainer.train_step
         self._fast_logits = None if overridden else self._logits_loss()
         self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(
@@ -459,7 +491,14 @@ class Trainer:
             raise DataError("fit: the training data yielded no batches. Check the data and steps_per_epoch.")
         if self._sync is not None:
             self._sync.end_epoch(self, self.metrics)
-        return da.logs_to_floats(self.get_metrics_result())
+        return da.logs_to_floats(self._metrics_result_or_logs(batch_logs))
+
+    def _metrics_result_or_logs(self, logs) -> dict:
+        """The metrics' results when a step's logs name exactly them; else the logs a custom step returned."""
+        result = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) != set(result):
+            return logs
+        return result
 
     # ----------------------------------------------------------------- evaluate
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
@@ -482,20 +521,18 @@ class Trainer:
 
     def _evaluate_adapter(self, adapter, callbacks) -> dict:
         callbacks.on_test_begin()
-        if self._metrics_built:
-            self.reset_metrics()
-        ran = False
+        self.reset_metrics()
+        batch_logs = None
         with torch.no_grad():
             for step, batch in enumerate(adapter):
                 callbacks.on_test_batch_begin(step)
                 batch_logs = self.test_step(_pack(batch))
-                ran = True
                 callbacks.on_test_batch_end(step, batch_logs)
-        if not ran:
+        if batch_logs is None:
             raise DataError("evaluate: the data yielded no batches. Check the data and steps.")
         if self._sync is not None:
             self._sync.reduce_metric_states(self.metrics)
-        logs = da.logs_to_floats(self.get_metrics_result())
+        logs = da.logs_to_floats(self._metrics_result_or_logs(batch_logs))
         self.reset_metrics()
         callbacks.on_test_end(logs)
         return logs
@@ -537,8 +574,7 @@ class Trainer:
         batch = self._arrays(x, y, sample_weight, "train_on_batch")
         if self._trainable_params is None:
             self._prepare_training()
-        if self._metrics_built:
-            self.reset_metrics()
+        self.reset_metrics()
         logs = da.logs_to_floats(self.train_step(_pack(batch)))
         return logs if return_dict else _unpack(logs)
 
@@ -592,27 +628,3 @@ def _batch_len(x) -> int:
 def _unpack(logs: dict):
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
-
-
-def _compile_config(optimizer, loss, metrics, loss_weights) -> dict | None:
-    """What ``compile`` got, when it can be written as plain JSON (names and configs)."""
-    from cnnlab import optimizers
-
-    try:
-        opt = optimizers.serialize(optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer)
-    except Exception:  # a custom optimizer object: the model still saves, without compile info
-        return None
-    if not (_plain(loss) and _plain(metrics) and _plain(loss_weights)):
-        return None
-    return {"optimizer": opt, "loss": loss, "metrics": metrics, "loss_weights": loss_weights}
-
-
-def _plain(value) -> bool:
-    """True for JSON-ready names/numbers, possibly nested in lists and dicts."""
-    if value is None or isinstance(value, (str, int, float)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    return False

@@ -115,7 +115,7 @@ CALLS = [
     Bad(C, "Reshape to a size that does not divide", lambda t: layers.Reshape((5, 5))(_f32(2, 28)), ShapeError,
         "Reshape"),
     Bad(C, "Add of different shapes", lambda t: _two_input_add((2, 4), (2, 5)), ShapeError, "Add"),
-    Bad(C, "Add of a single tensor", lambda t: layers.Add()([_f32(2, 4)]), ShapeError, "Add"),
+    Bad(C, "Subtract of three tensors", lambda t: layers.Subtract()([_f32(2, 4)] * 3), ShapeError, "Subtract"),
     Bad(C, "Add of a bare array", lambda t: layers.Add()(_f32(2, 4)), ShapeError, "Add"),
     Bad(C, "Concatenate with mismatched heights",
         lambda t: layers.Concatenate()([_f32(1, 4, 4, 2), _f32(1, 5, 4, 2)]), ShapeError, "Concatenate"),

@@ -56,7 +56,7 @@ TRAINING = [
     Bad(FI, "fractional float labels for a sparse loss", lambda t: _fit(y=np.full(12, 0.5)), DataError, "label"),
     Bad(FI, "NaN in labels", lambda t: _fit(y=np.full(12, np.nan)), DataError, "y|label"),
     Bad(FI, "channels-first images", lambda t: _fit(x=X.transpose(0, 3, 1, 2)), ShapeError, "channels"),
-    Bad(FI, "images without the channel axis", lambda t: _fit(x=X[..., 0]), ShapeError, "channel"),
+    Bad(FI, "images flattened to vectors", lambda t: _fit(x=X.reshape(len(X), -1)), ShapeError, "shape"),
     Bad(FI, "images of the wrong size", lambda t: _fit(x=np.zeros((12, 8, 8, 1), np.float32)), ShapeError,
         "8, 8|shape"),
     Bad(FI, "inf in x", lambda t: _fit(x=np.where(X > 0.5, np.inf, X)), DataError, "inf"),

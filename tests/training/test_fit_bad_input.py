@@ -71,8 +71,16 @@ def test_nan_found_in_any_chunk_of_the_finite_check(monkeypatch, row):
     _model().fit(X, Y, verbose=0)  # clean data passes every chunk
 
 
-def test_images_missing_channel_axis_suggests_adding_it():
+def test_images_missing_the_size_one_channel_axis_train_as_keras_adds_it():
     model = cnnlab.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(2, 3), layers.Flatten(),
+                               layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(np.zeros((4, 28, 28), np.float32), np.zeros(4, int), verbose=0)
+    assert model.predict(np.zeros((2, 28, 28), np.float32), verbose=0).shape == (2, 3)
+
+
+def test_images_missing_a_channel_axis_of_three_still_fail_with_the_fix():
+    model = cnnlab.Sequential([layers.Input((28, 28, 3)), layers.Conv2D(2, 3), layers.Flatten(),
                                layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
     with pytest.raises(ShapeError, match=r"expects 4-D input.*got shape \(4, 28, 28\)\. Add a channel axis"):

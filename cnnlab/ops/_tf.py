@@ -1,4 +1,4 @@
-"""Low-level ops with TensorFlow semantics, and the shape arithmetic behind them.
+"""TF-semantics helpers the study notes use (``tf.nn.conv2d`` style), and the shape arithmetic behind them.
 
 Inputs are channels-last ``(batch, height, width, channels)`` (NHWC) and conv
 filters are ``(kh, kw, in, out)`` (HWIO), as in ``tf.nn.conv2d``. NumPy arrays
@@ -335,11 +335,10 @@ def _pool_args(x, ksize, strides, padding, op):
     return x.permute(0, 3, 1, 2), window, strides, pads, native
 
 
-# TF exposes both spellings.
-max_pool = max_pool2d
+# TF's spelling; ``max_pool`` is the Keras op in ``nn``, which takes TF's arguments too.
 avg_pool = avg_pool2d
 
 __all__ = [
-    "PADDING_MODES", "avg_pool", "avg_pool2d", "conv2d", "conv_output_size", "max_pool", "max_pool2d",
+    "PADDING_MODES", "avg_pool", "avg_pool2d", "conv2d", "conv_output_size", "max_pool2d",
     "normalize_padding", "normalize_tuple", "same_output_size", "same_padding",
 ]
