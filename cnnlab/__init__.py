@@ -25,6 +25,7 @@ from cnnlab import (  # noqa: E402
     optimizers,
     random,
     regularizers,
+    saving,
     utils,
 )
 from cnnlab.layers import Input  # noqa: E402
@@ -34,7 +35,7 @@ from cnnlab.variables import Variable  # noqa: E402
 __all__ = [
     "Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
     "initializers", "inspect", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
-    "utils", "__version__",
+    "saving", "utils", "__version__",
 ]
 
 

@@ -109,8 +109,11 @@ class Registry:
                 f"a saved {self.kind} must be a dict with 'class_name' and 'config'. Received: {self.kind}={config!r}"
             )
         name = str(config["class_name"])
+        from cnnlab.saving import find_object  # registered classes and custom_object_scope, after custom_objects
+
         table = {**self.classes, **dict(custom_objects or {})}
-        found = table.get(name) or self.load_aliases.get(name.strip().lower())
+        found = (dict(custom_objects or {}).get(name) or find_object(name, config.get("registered_name"))
+                 or table.get(name) or self.load_aliases.get(name.strip().lower()))
         if found is None:
             raise unknown_name(self.kind, name, table, f"{self.module}.deserialize")
         if not inspect.isclass(found):

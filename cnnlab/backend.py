@@ -48,6 +48,13 @@ def epsilon() -> float:
 
 
 @functools.lru_cache(maxsize=1)
+def standardize_dtype(dtype) -> str:
+    """Keras's dtype name (``"float32"``, ``"int64"``, ...) of a torch/NumPy dtype or a name, as ``keras.backend``."""
+    from cnnlab.ops._convert import standardize_dtype as _standardize
+
+    return _standardize(dtype, op="backend.standardize_dtype")
+
+
 def _mps_works() -> bool:
     """MPS can report available yet fail on first use (old macOS); try one op."""
     mps = getattr(torch.backends, "mps", None)

@@ -33,6 +33,13 @@ class NotBuiltError(CnnlabError, ValueError):
     """A layer or model asked for something that exists only once it is built."""
 
 
+class NoSymbolicTensorError(NotBuiltError, AttributeError):
+    """``model.input``/``output`` of a model that has no symbolic tensors (a subclassed model).
+
+    An AttributeError too, as in Keras, so ``hasattr(model, "input")`` is False instead of raising.
+    """
+
+
 class DataError(CnnlabError, ValueError):
     """Bad training or evaluation data: lengths, labels, NaN, dtypes."""
 

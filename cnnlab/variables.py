@@ -3,7 +3,9 @@
 Two faces of one idea, for two jobs:
 
 - :class:`WeightParameter` / :class:`StateTensor` are what ``Layer.add_weight``
-  and ``Metric.add_variable`` return: real torch tensors (a ``nn.Parameter``
+  and ``Metric.add_variable`` return, and what ``layer.weights`` lists (the
+  same objects, so ``layer.weights == [layer.w, layer.b]`` holds as in Keras):
+  real torch tensors (a ``nn.Parameter``
   for a trainable weight), so every torch op, ``ops`` function and ``tf``
   facade call computes with them at full speed, with Keras's variable methods
   added (``assign``, ``assign_add``, ``assign_sub``, ``numpy()``, ``value``,
@@ -11,8 +13,9 @@ Two faces of one idea, for two jobs:
   ``nn.Parameter``: an op on them costs what it costs on a plain tensor. Their
   ``dtype`` stays a ``torch.dtype``, because torch's own Python code (optimizer
   state loading, ``torch.compile``, ONNX export) reads it.
-- :class:`Variable` is ``keras.Variable``: what ``layer.weights`` lists and what
-  ``cnnlab.Variable(2.0)`` creates. It holds such a tensor, reports ``dtype``
+  ``isinstance(w, keras.Variable)`` holds for them.
+- :class:`Variable` is ``keras.Variable``: what ``cnnlab.Variable(2.0)``
+  creates (and what a layer uses inside to track its weights). It holds such a tensor, reports ``dtype``
   as Keras's string (``"float32"``), and computes with tensors through
   ``__torch_function__`` and the arithmetic operators.
 
@@ -26,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import itertools
 import operator
 from typing import Any
@@ -85,6 +89,9 @@ class _KerasVariableMethods:
 
     _keras_name: str = "variable"
     _keras_path: str | None = None
+    # Set by Layer.add_weight: the fit loop adds the penalty, the optimizer applies the constraint.
+    regularizer = None
+    constraint = None
 
     def assign(self, value: Any):
         """Set the values (same shape, or a scalar broadcast); returns the variable."""
@@ -186,7 +193,7 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-class Variable:
+class Variable(metaclass=abc.ABCMeta):
     """A Keras variable (``keras.Variable``): a named tensor that training or your code updates in place.
 
     ``layer.weights`` lists them; create a standalone one with an initial value or an initializer and a shape.
@@ -346,6 +353,11 @@ class Variable:
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, value={self.numpy()}>"
+
+
+# What add_weight returns is what layer.weights lists, so it is a keras.Variable too (isinstance holds).
+Variable.register(WeightParameter)
+Variable.register(StateTensor)
 
 
 def _binary(op):

@@ -133,3 +133,13 @@ def test_cpu_allocator_tuning_applies_once_and_can_be_switched_off(monkeypatch):
     applied = backend.tune_cpu_allocator()
     assert applied is (sys.platform.startswith("linux"))  # glibc's mallopt accepts both settings
     assert backend.tune_cpu_allocator() is applied  # cached: once per process
+
+
+def test_standardize_dtype_names_torch_numpy_and_string_dtypes_as_keras():
+    import numpy as np
+    import torch
+
+    from cnnlab import backend
+
+    assert [backend.standardize_dtype(d) for d in (torch.float32, np.int64, "float32", torch.bool)] == \
+        ["float32", "int64", "float32", "bool"]

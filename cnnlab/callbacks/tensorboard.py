@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab import _warnings
 from cnnlab.callbacks.base import Callback, Logs, is_chief
 from cnnlab.io.atomic import checkpoint_error
 from cnnlab.errors import ConfigError
@@ -160,8 +161,9 @@ class TensorBoard(Callback):
     def _log_graph(self) -> None:
         example = _example_input(self.model)
         if example is None:
-            warnings.warn("TensorBoard: the model graph was not written because the input shape of the model is "
-                          "unknown (a subclassed model not built yet).", stacklevel=2)
+            _warnings.warn("TensorBoard: the model graph was not written because the input shape of the model is "
+                           "unknown (a subclassed model not built yet). Call the model on a batch before fit, or "
+                           "pass write_graph=False.")
             return
         was_training = self.model.training
         try:
@@ -171,9 +173,9 @@ class TensorBoard(Callback):
                 warnings.simplefilter("ignore")  # the tracer's own warnings are about internals
                 self._writer("train").graph(self.model, example)
         except Exception as err:  # tracing can fail on Python control flow; the rest of the logs still matter
-            warnings.warn(f"TensorBoard: the model graph was not written because tracing the model failed "
-                          f"({type(err).__name__}: {str(err)[:200]}). Scalars and histograms are still logged.",
-                          stacklevel=2)
+            _warnings.warn(f"TensorBoard: the model graph was not written because tracing the model failed "
+                           f"({type(err).__name__}: {_warnings.shorten(err)}). Scalars and histograms are still "
+                           "logged; pass write_graph=False to skip the graph.")
         finally:
             self.model.train(was_training)
 

@@ -38,7 +38,7 @@ def plot_weights_histogram(layer_or_model, bins: int = 50, save_path=None):
         values = var.numpy().ravel()
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.hist(values, bins=bins, color="#4c72b0")
-        ax.set_title(f"{var.path}  {var.shape}", fontsize=9)
+        ax.set_title(f"{var.path}  {tuple(var.shape)}", fontsize=9)
         ax.set_xlabel("value")
         ax.set_ylabel("count")
         ax.text(0.98, 0.95, f"mean {values.mean():.3g}\nstd {values.std():.3g}", transform=ax.transAxes,

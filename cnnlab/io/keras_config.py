@@ -63,19 +63,28 @@ def _layer_entry(entry: Any, custom_objects: dict | None, where: str) -> dict:
     class_name = entry["class_name"]
     config = entry["config"]
     name = config.get("name", entry.get("name", "?"))
-    cls = _resolve_class(class_name, name, custom_objects)
+    registered = entry.get("registered_name")
+    cls = _resolve_class(class_name, name, custom_objects, registered if isinstance(registered, str) else None)
     if class_name in MODEL_CLASSES and cls.__module__.startswith("cnnlab."):
         if class_name == "Sequential" or "input_layers" not in config:
             return {"class_name": "Sequential", "config": _sequential_config(config, custom_objects)}
         return {"class_name": "Functional", "config": _functional_config(config, custom_objects)}
+    if _is_model_class(cls) and all(key in config for key in ("layers", "input_layers", "output_layers")):
+        # class CustomModel(Model) built functionally: the graph is read as a functional one, the class kept.
+        return {"class_name": class_name, "registered_name": registered,
+                "config": _functional_config(config, custom_objects)}
     return {"class_name": class_name, "config": _layer_config(cls, class_name, config)}
 
 
-def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None) -> type:
+def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None,
+                   registered_name: str | None = None) -> type:
     from cnnlab.io.registry import _builtin_classes, unknown_class_hint
 
-    if custom_objects and class_name in custom_objects:
-        return custom_objects[class_name]
+    from cnnlab.saving import find_object
+
+    found = find_object(class_name, registered_name, custom_objects)
+    if found is not None:
+        return found
     table = _builtin_classes()
     if class_name not in table:
         raise FileFormatError(
@@ -83,6 +92,12 @@ def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None
             f"{unknown_class_hint(class_name, table)} Received: class_name={class_name!r}"
         )
     return table[class_name]
+
+
+def _is_model_class(cls) -> bool:
+    from cnnlab.models.model import Model
+
+    return isinstance(cls, type) and issubclass(cls, Model)
 
 
 def _layer_config(cls: type, class_name: str, config: dict) -> dict:
@@ -243,17 +258,22 @@ def _entry_to_keras(layer) -> dict:
     if isinstance(layer, Sequential):
         return {"module": "keras", "class_name": "Sequential", "config": _sequential_to_keras(layer),
                 "registered_name": None}
-    if isinstance(layer, Functional):
+    from cnnlab.io.registry import _builtin_classes, user_class
+    from cnnlab.saving import get_registered_name
+
+    if type(layer) is Functional:
         return {"module": "keras.src.models.functional", "class_name": "Functional",
                 "config": _functional_to_keras(layer), "registered_name": "Functional"}
-    from cnnlab.io.registry import _builtin_classes
-
-    class_name = type(layer).__name__
-    if _builtin_classes().get(class_name) is not type(layer):
-        raise NotImplementedError(
-            f"layer {layer.name!r} is a {class_name}, which is not a Keras layer, so Keras could not load the file. "
-            "Save it in the native format (model.save('model.cnnlab')) instead."
-        )
+    cls = user_class(layer)
+    if isinstance(layer, Functional):  # class CustomModel(Model) built functionally: Keras writes its class
+        return {"module": cls.__module__, "class_name": cls.__name__, "config": _functional_to_keras(layer),
+                "registered_name": get_registered_name(cls)}
+    class_name = cls.__name__
+    if _builtin_classes().get(class_name) is not cls:
+        # The user's own layer: Keras writes its module and registered name; loading finds it among the
+        # registered classes or custom_objects (never by importing that module).
+        return {"module": cls.__module__, "class_name": class_name, "config": _layer_to_keras(layer),
+                "registered_name": get_registered_name(cls)}
     return {"module": _KERAS_LAYER_MODULE, "class_name": class_name, "config": _layer_to_keras(layer),
             "registered_name": None}
 

@@ -47,12 +47,12 @@ def _apply_weights(model, tensors: dict[str, torch.Tensor], source: str, skip_mi
             "saved from a different architecture; build the same model first (or use load_model for the whole model)."
         )
     for var, (key, value) in zip(variables, ordered):
-        if tuple(value.shape) != var.shape:
+        if tuple(value.shape) != tuple(var.shape):
             if skip_mismatch:
                 continue
             raise ShapeError(
                 f"{source}: weight {key.split(':', 1)[-1]!r} has shape {tuple(value.shape)}, but the model's "
-                f"{var.path!r} has shape {var.shape}. The architectures differ; use skip_mismatch=True to load "
+                f"{var.path!r} has shape {tuple(var.shape)}. The architectures differ; use skip_mismatch=True to load "
                 "the matching weights only."
             )
         var.assign(value)
@@ -142,14 +142,26 @@ def _metadata(model) -> dict:
     return meta
 
 
-def load_model(filepath, custom_objects: dict | None = None, compile: bool = True):
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
     """Load a model saved with ``model.save(...)``.
 
     Args:
         filepath: a ``.cnnlab`` file, a Keras 3 ``.keras`` file or a legacy Keras ``.h5``/``.hdf5`` file.
-        custom_objects: your own layer/model classes by name, for models that use them.
+        custom_objects: your own layer/model classes (and functions) by name, for models that use them;
+            classes registered with ``@keras.saving.register_keras_serializable`` and those of an active
+            ``custom_object_scope`` are found without it.
         compile: re-compile with the saved optimizer, loss and metrics when the file has them.
+        safe_mode: accepted for Keras compatibility; loading never runs code from the file.
     """
+    from cnnlab.saving import CustomObjectScope, custom_objects_for_loading
+
+    table = custom_objects_for_loading(custom_objects)
+    # The scope lets nested lookups (activations, regularizers, ... inside layer configs) find them too.
+    with CustomObjectScope(table):
+        return _load_model(filepath, table, compile)
+
+
+def _load_model(filepath, custom_objects: dict, compile: bool):
     path = _existing_file(filepath)
     if path.suffix in _KERAS_SUFFIXES:
         return _load_keras_model(path, custom_objects, compile)

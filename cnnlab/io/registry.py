@@ -34,8 +34,29 @@ def unknown_class_hint(name: str, table) -> str:
 
 
 def layer_to_config(layer) -> dict:
-    """``{"class_name": ..., "config": ...}`` for a layer or nested model."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """``{"class_name": ..., "config": ...}`` for a layer or nested model (plus ``registered_name`` for one
+    registered with ``@keras.saving.register_keras_serializable``)."""
+    entry = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    registered = registered_name_of(layer)
+    if registered is not None:
+        entry["registered_name"] = registered
+    return entry
+
+
+def user_class(obj) -> type:
+    """The class a user wrote: ``class CustomModel(Model)`` built as ``CustomModel(inputs, outputs)`` runs as a
+    generated functional subclass of it, which files name by the user's class."""
+    from cnnlab.models.model import _FUNCTIONAL_SUBCLASSES
+
+    cls = type(obj)
+    return next((user for user, made in _FUNCTIONAL_SUBCLASSES.items() if made is cls), cls)
+
+
+def registered_name_of(obj) -> str | None:
+    """``"package>name"`` when the object's class is registered, else None."""
+    from cnnlab.saving import _NAMES
+
+    return _NAMES.get(user_class(obj))
 
 
 def layer_from_config(entry: dict, custom_objects: dict | None = None):
@@ -45,7 +66,10 @@ def layer_from_config(entry: dict, custom_objects: dict | None = None):
         raise FileFormatError(f"Model config: each layer entry needs 'class_name' and a 'config' dict. Received: {entry!r:.200}")
     name = entry["class_name"]
     table = _builtin_classes()
-    cls = (custom_objects or {}).get(name) or table.get(name)
+    from cnnlab.saving import find_object
+
+    # The user's custom_objects, then custom_object_scope and registered classes, then cnnlab's own.
+    cls = find_object(name, entry.get("registered_name"), custom_objects) or table.get(name)
     if cls is None:
         raise FileFormatError(f"Model config names the layer class {name!r}, which is not a cnnlab layer."
                               f"{unknown_class_hint(name, table)}")

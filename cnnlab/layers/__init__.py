@@ -25,6 +25,7 @@ from cnnlab.layers.conv import (
 )
 from cnnlab.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape, ZeroPadding2D
 from cnnlab.layers.lambda_layer import Lambda
+from cnnlab.saving import deserialize_layer as deserialize, serialize_layer as serialize  # keras.layers.(de)serialize
 from cnnlab.layers.merge import (
     Add,
     Average,

@@ -85,6 +85,23 @@ class Variable(KerasVariable):
         return found if found is not None else getattr(layer, attr)
 
 
+def _exposed(var: Variable):
+    """What ``layer.weights`` lists for ``var``: the tensor ``add_weight`` returned (so ``weights == [w, b]``
+    holds by identity, as in Keras), or the wrapper itself for weights held elsewhere (a wrapped torch module's)."""
+    tensor = var.value
+    return tensor if type(var) is Variable and isinstance(tensor, _WEIGHT_TYPES) else var
+
+
+def _mirror_on_tensor(var: Variable, tensor: torch.Tensor) -> torch.Tensor:
+    """Copy the wrapper's regularizer and constraint onto the tensor users see (the optimizer reads the constraint,
+    ``layer.losses`` and the fit loop the regularizer)."""
+    if var.regularizer is not None:
+        tensor.regularizer = var.regularizer
+    if var.constraint is not None:
+        tensor.constraint = var.constraint  # the optimizer applies it after each update, as Keras's does
+    return tensor
+
+
 class InputSpec:
     """What a layer accepts: a rank and, once built, fixed sizes on some axes."""
 
@@ -332,8 +349,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             self.register_buffer(attr, tensor)
         var = Variable(self, attr, regularizers_mod.get(regularizer), constraints_mod.get(constraint), trainable,
                        name=name)
-        if var.constraint is not None:
-            tensor.constraint = var.constraint  # the optimizer applies it after each update, as Keras's does
+        _mirror_on_tensor(var, tensor)
         self._variables.append(var)
         return tensor
 
@@ -368,6 +384,13 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             value = activations.get(value, where=f"{type(self).__name__} '{self.name}' attribute activation")
         super().__setattr__(name, value)
 
+    def __getattr__(self, name: str):
+        if name in _GRAPH_ATTRIBUTES:
+            # The property raised NoSymbolicTensorError (an AttributeError, so hasattr() is False as in Keras);
+            # Python then lands here: raise that error again rather than nn.Module's bare "no attribute".
+            getattr(type(self), name).fget(self)
+        return nn.Module.__getattr__(self, name)
+
     def _adopt_weight(self, name: str, tensor: torch.Tensor) -> bool:
         """``self.w = self.add_weight(...)``: register the weight under ``w`` (once), so it follows ``.to()``."""
         for var in self.__dict__.get("_variables", ()):
@@ -386,7 +409,8 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             if var._attr in self._buffers:
                 tensor = self._buffers[var._attr]
                 if tensor is not None and not isinstance(tensor, StateTensor):
-                    self._buffers[var._attr] = StateTensor(tensor)._set_keras_identity(var.name, var.path)
+                    tensor = StateTensor(tensor)._set_keras_identity(var.name, var.path)
+                    self._buffers[var._attr] = _mirror_on_tensor(var, tensor)
         return result
 
     def _device(self) -> torch.device:
@@ -407,8 +431,11 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         return found
 
     @property
-    def weights(self) -> list[Variable]:
-        """All weights of this layer and its sub-layers (Keras order)."""
+    def weights(self) -> list:
+        """All weights of this layer and its sub-layers (Keras order): the very objects ``add_weight`` returned."""
+        return [_exposed(v) for v in self._unique_variables()]
+
+    def _unique_variables(self) -> list[Variable]:
         seen, result = set(), []
         for var in self._all_variables():
             if id(var) not in seen:
@@ -419,15 +446,15 @@ class Layer(nn.Module, metaclass=_LayerMeta):
     def _all_variables(self):
         yield from self._variables
         for layer in self._sublayers():
-            yield from layer.weights
+            yield from layer._unique_variables()
 
     @property
-    def trainable_weights(self) -> list[Variable]:
-        return [v for v in self.weights if v.trainable]
+    def trainable_weights(self) -> list:
+        return [_exposed(v) for v in self._unique_variables() if v.trainable]
 
     @property
-    def non_trainable_weights(self) -> list[Variable]:
-        return [v for v in self.weights if not v.trainable]
+    def non_trainable_weights(self) -> list:
+        return [_exposed(v) for v in self._unique_variables() if not v.trainable]
 
     @property
     def trainable_variables(self) -> list[Variable]:
@@ -461,7 +488,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         if len(weights) != len(own):
             raise ShapeError(
                 f"{type(self).__name__} '{self.name}': set_weights expects a list of {len(own)} arrays "
-                f"({', '.join(f'{v.path} {v.shape}' for v in own) or 'this layer has no weights'}); "
+                f"({', '.join(f'{v.path} {tuple(v.shape)}' for v in own) or 'this layer has no weights'}); "
                 f"got {len(weights)}. Pass the list from get_weights() of the same architecture."
             )
         for var, value in zip(own, weights):
@@ -563,6 +590,10 @@ class Layer(nn.Module, metaclass=_LayerMeta):
                 self._maybe_build(shape)
             elif self.input_spec is not None:
                 self._check_input_shape(shape)
+            if training is None and not _TRAINING_CONTEXT and not self.training and _declares_training_true(type(self)):
+                # Keras 3 order: argument > outer call > the call signature's default. The augmentation layers
+                # declare training=True, so layer(x) and model(x) augment while predict/evaluate (False) do not.
+                training = True
             if training is None:
                 training = _TRAINING_CONTEXT[-1] if _TRAINING_CONTEXT else self.training
                 outputs = self._call_with_training(inputs, training, *args, **kwargs)
@@ -631,7 +662,9 @@ class Layer(nn.Module, metaclass=_LayerMeta):
     # ---------------------------------------------------------- graph properties
     def _first_node(self, what: str) -> Node:
         if not self._inbound_nodes:
-            raise NotBuiltError(
+            from cnnlab.errors import NoSymbolicTensorError  # an AttributeError too, as Keras's
+
+            raise NoSymbolicTensorError(
                 f"Layer '{self.name}' has never been called on a symbolic input, so it has no {what}. "
                 "Give the model an input shape (input_shape=... on the first layer, or an Input) to connect it."
             )
@@ -673,6 +706,9 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         if not list(self.children()):  # leaf layers print on one line, like Keras; models as torch trees
             return f"<{type(self).__name__} name={self.name}, built={self.built}>"
         return super().__repr__()
+
+
+_GRAPH_ATTRIBUTES = frozenset({"input", "output", "inputs", "outputs", "input_shape", "output_shape"})
 
 
 def _marking_built(build):
@@ -757,6 +793,16 @@ def _accepts_training(cls) -> bool:
         params = inspect.signature(cls.call).parameters
         _ACCEPTS_TRAINING[cls] = "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
     return _ACCEPTS_TRAINING[cls]
+
+
+_DECLARES_TRAINING_TRUE: dict[type, bool] = {}
+
+
+def _declares_training_true(cls) -> bool:
+    if cls not in _DECLARES_TRAINING_TRUE:
+        param = inspect.signature(cls.call).parameters.get("training")
+        _DECLARES_TRAINING_TRUE[cls] = param is not None and param.default is True
+    return _DECLARES_TRAINING_TRUE[cls]
 
 
 def to_tensor(value, layer: Layer | None = None) -> torch.Tensor:

@@ -82,17 +82,56 @@ class KerasTensor:
 
 @dataclass(eq=False)
 class Node:
-    """One call of a layer on symbolic inputs."""
+    """One call of a layer on symbolic inputs.
+
+    ``call_args`` and ``call_kwargs`` are the call's arguments as written, with KerasTensors where tensors were
+    passed (Keras 3 takes any call signature: every tensor argument, positional or keyword, is a graph input);
+    ``inputs`` lists those tensors in order, positional ones first.
+    """
 
     layer: Any
     inputs: list[KerasTensor]
     outputs: list[KerasTensor] = field(default_factory=list)
     call_kwargs: dict = field(default_factory=dict)
-    input_structure: Any = None  # how `inputs` were nested (single tensor or list)
+    input_structure: Any = None  # the first positional argument (a tensor or a list of them)
+    call_args: tuple = ()
+
+    def __post_init__(self):
+        if not self.call_args:
+            self.call_args = (self.input_structure,)
 
     @property
     def parent_nodes(self) -> list[Node]:
         return [t.node for t in self.inputs if t.node is not None]
+
+    @property
+    def single_input_call(self) -> bool:
+        """True when the call was ``layer(inputs, **options)``: one positional argument, no tensor keywords."""
+        return len(self.call_args) == 1 and not any(is_symbolic(v) for v in self.call_kwargs.values())
+
+    def fill_in(self, values: dict[int, Any]) -> tuple[tuple, dict]:
+        """The call's ``(args, kwargs)`` with each KerasTensor replaced by ``values[id(tensor)]``."""
+
+        def fill(structure):
+            return map_tensors(structure, lambda t: values[id(t)])
+
+        return fill(self.call_args), {k: fill(v) for k, v in self.call_kwargs.items()}
+
+
+def symbolic_leaves(structure) -> list[KerasTensor]:
+    """The KerasTensors in a nested structure of call arguments, in order (other values skipped)."""
+    return [leaf for leaf in flatten(structure) if isinstance(leaf, KerasTensor)]
+
+
+def map_tensors(structure, fn):
+    """``structure`` with every KerasTensor leaf replaced by ``fn(tensor)``; lists, tuples, dicts kept."""
+    if isinstance(structure, KerasTensor):
+        return fn(structure)
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(map_tensors(x, fn) for x in structure)
+    if isinstance(structure, dict):
+        return {k: map_tensors(v, fn) for k, v in structure.items()}
+    return structure
 
 
 def flatten(structure) -> list:

@@ -48,10 +48,7 @@ class Functional(Model):
                     f"'{t.node.layer.name}'. Pass the Input tensor (e.g. model.input) instead."
                 )
         self._nodes = self._collect_nodes()
-        layers = []
-        for node in self._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
+        layers = _keras_layer_order(self._inputs, self._outputs, self._nodes)
         names = [layer.name for layer in layers]
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
@@ -206,11 +203,16 @@ class Functional(Model):
             name, i = call_index[id(t.node)]
             return [name, i, t.index]
 
+        from cnnlab.io.registry import registered_name_of
+        from cnnlab.saving import serialize_config_values
+
         entries = []
         for layer in self.layers:
             calls = [n for n in layer._inbound_nodes if id(n) in own_nodes]
+            registered = {"registered_name": name} if (name := registered_name_of(layer)) else {}
             entries.append({
-                "class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+                "class_name": type(layer).__name__, **registered, "name": layer.name,
+                "config": serialize_config_values(layer.get_config()),
                 "inbound_nodes": [] if isinstance(layer, InputLayer) else [
                     {"args": _structure_refs(n.input_structure, ref),
                      "kwargs": {k: v for k, v in n.call_kwargs.items() if v is not None}} for n in calls],
@@ -225,16 +227,17 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         from cnnlab.io.registry import layer_from_config
 
-        created: dict[str, Layer] = {}
         outputs_of: dict[tuple[str, int], list] = {}
         pending = []
+        # Calls are keyed by the name the config gives the layer: a user layer whose get_config() leaves out
+        # "name" comes back under a new automatic name, yet the graph still refers to it by the saved one.
         for entry in config["layers"]:
             layer = layer_from_config(entry, custom_objects)
-            created[entry["name"]] = layer
+            saved_name = entry.get("name") or entry["config"].get("name") or layer.name
             if isinstance(layer, InputLayer):
-                outputs_of[(entry["name"], 0)] = [layer.output]
+                outputs_of[(saved_name, 0)] = [layer.output]
             for call in entry.get("inbound_nodes", []):
-                pending.append((layer, call))
+                pending.append((layer, saved_name, call))
 
         def resolve(refs):
             if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
@@ -251,12 +254,12 @@ class Functional(Model):
         while pending:
             progressed = False
             for item in list(pending):
-                layer, call = item
+                layer, saved_name, call = item
                 if ready(call["args"]):
                     out = layer(resolve(call["args"]))
-                    index = counts.get(layer.name, 0)
-                    counts[layer.name] = index + 1
-                    outputs_of[(layer.name, index)] = out if isinstance(out, list) else [out]
+                    index = counts.get(saved_name, 0)
+                    counts[saved_name] = index + 1
+                    outputs_of[(saved_name, index)] = out if isinstance(out, list) else [out]
                     pending.remove(item)
                     progressed = True
             if not progressed:
@@ -266,6 +269,53 @@ class Functional(Model):
                                       "(a cycle or a missing layer). The file is corrupt or was edited by hand.")
         return cls(resolve(config["input_layers"]), resolve(config["output_layers"]), name=config.get("name"),
                    trainable=config.get("trainable", True))
+
+
+def _keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], nodes: list[Node]) -> list[Layer]:
+    """The layers in Keras's order, which ``get_weights`` and weight files follow.
+
+    Keras walks the graph depth-first from each output, noting the order in which it first meets each
+    layer; a node's depth is one more than the deepest node that reads it (outputs are at depth 0), a
+    layer's is the deepest of its nodes; layers are then listed from the deepest depth down, ties in
+    first-met order. Inputs that no output depends on come last (depth 0, before all others met there).
+    """
+    first_met: dict[int, int] = {}
+    finished: set[int] = set()
+    walk: list[Node] = []  # nodes, each after those it reads
+
+    def visit(tensor: KerasTensor):
+        node = tensor.node
+        if id(node) in finished:
+            return
+        first_met.setdefault(id(node.layer), len(first_met))
+        if not isinstance(node.layer, InputLayer):
+            for parent in node.inputs:
+                visit(parent)
+        finished.add(id(node))
+        walk.append(node)
+
+    for tensor in outputs:
+        visit(tensor)
+    in_graph = {id(n) for n in walk}
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    by_id: dict[int, Layer] = {}
+    for node in reversed(walk):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        by_id[id(node.layer)] = node.layer
+        for parent in node.inputs:
+            if id(parent.node) in in_graph:
+                node_depth[id(parent.node)] = max(node_depth.get(id(parent.node), 0), depth + 1)
+    for tensor in inputs:
+        layer = tensor.node.layer
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], first_met[id(layer)], by_id[id(layer)] = 0, -1, layer
+    ordered = sorted(layer_depth, key=lambda key: (-layer_depth[key], first_met[key]))
+    layers = [by_id[key] for key in ordered]
+    # Layers only this model's own calls reach but no output depends on are still part of the model.
+    layers += [n.layer for n in nodes if all(n.layer is not layer for layer in layers)]
+    return list(dict.fromkeys(layers))
 
 
 def adjust_input_rank(value: torch.Tensor, want: tuple) -> torch.Tensor | None:

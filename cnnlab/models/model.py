@@ -17,7 +17,7 @@ import inspect
 
 import torch
 
-from cnnlab.errors import ConfigError, NotBuiltError, did_you_mean
+from cnnlab.errors import ConfigError, NoSymbolicTensorError, NotBuiltError, did_you_mean
 from cnnlab.layers.base import Layer, _training_context, shape_probe, to_snake_case
 from cnnlab.layers.node import KerasTensor, flatten
 from cnnlab.training.trainer import Trainer
@@ -115,7 +115,7 @@ class Model(Trainer, Layer):
         self._build_shape = input_shape
 
     def _not_graph(self, what: str):
-        return NotBuiltError(
+        return NoSymbolicTensorError(
             f"Model '{self.name}' is a subclassed model, so it has no symbolic {what}. Use a Sequential or "
             "functional model to read layer outputs with Model(model.input, layer.output), or "
             "cnnlab.inspect.feature_maps(model, x, layer), which works for every model."
@@ -192,6 +192,18 @@ class Model(Trainer, Layer):
         if format != "onnx":
             raise ConfigError(f"export: only format='onnx' is supported. Received: format={format!r}")
         return export_onnx(self, filepath, opset=opset)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture (no weights) as Keras's JSON; ``models.model_from_json`` rebuilds it.
+
+        Args:
+            **kwargs: passed to ``json.dumps`` (e.g. ``indent=2``).
+        """
+        import json
+
+        from cnnlab.saving import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError, DataError, NotCompiledError
+from cnnlab import _warnings
 from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
@@ -321,12 +322,13 @@ class Trainer:
         else:
             y_pred = self._forward(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
-        loss.backward()
-        if self._sync is not None:
-            self._sync.all_reduce_gradients(self._trainable_params)
-        self.optimizer.step(self._trainable_params)  # also applies the weights' constraints, as Keras's does
-        for p in self._trainable_params:
-            p.grad = None
+        if self._trainable_params:
+            loss.backward()
+            if self._sync is not None:
+                self._sync.all_reduce_gradients(self._trainable_params)
+            self.optimizer.step(self._trainable_params)  # also applies the weights' constraints, as Keras's does
+            for p in self._trainable_params:
+                p.grad = None
         self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -349,7 +351,9 @@ class Trainer:
     def _prepare_training(self) -> None:
         self._trainable_params = [v.value for v in self.trainable_weights]
         if not self._trainable_params:
-            raise ConfigError(f"Model '{self.name}' has no trainable weights: all layers are frozen (trainable=False).")
+            # Keras trains anyway (the loss may come only from add_loss) and just warns; once per fit here.
+            _warnings.warn(f"Model '{self.name}' does not have any trainable weights: fit computes the loss and "
+                           f"metrics but changes no weight.")
         overridden = type(self).train_step is not Trainer.train_step
         self._fast_logits = None if overridden else self._logits_loss()
         self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(

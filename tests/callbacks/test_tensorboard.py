@@ -163,3 +163,44 @@ def test_missing_tensorboard_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tensorboard)
     with pytest.raises(ConfigError, match=r"pip install 'cnnlab\[tensorboard\]'"):
         summary.create_file_writer(os.devnull + "_dir")
+
+
+class _SubclassedNet(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.conv = keras.layers.Conv2D(4, 3, activation="relu")
+        self.flat = keras.layers.Flatten()
+        self.out = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.out(self.flat(self.conv(x)))
+
+
+def test_graph_of_a_subclassed_model_is_written_without_a_warning(tmp_path, recwarn):
+    x, y = _data()
+    model = _SubclassedNet()
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model(x[:2])  # built, but it has no symbolic input: the graph is traced on a zero batch
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    assert not [w for w in recwarn if "graph was not written" in str(w.message)]
+    assert _read(tmp_path / "train").Tags()["graph"]
+
+
+def test_graph_warning_points_at_the_users_line_and_is_not_cut_mid_word(tmp_path, monkeypatch):
+    x, y = _data()
+    long_reason = "tracing hit " + "something unusual " * 40
+    monkeypatch.setattr(summary.FileWriter, "graph",
+                        lambda self, m, e: (_ for _ in ()).throw(RuntimeError(long_reason)))
+    with pytest.warns(UserWarning, match="graph was not written") as record:
+        _tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    warning = next(w for w in record if "graph was not written" in str(w.message))
+    assert warning.filename == __file__
+    message = str(warning.message)
+    assert "unusual …)" in message and "write_graph=False" in message
+
+
+def test_subclassed_model_input_is_an_attribute_error_as_in_keras():
+    model = _SubclassedNet()
+    assert not hasattr(model, "input")
+    with pytest.raises(AttributeError, match="subclassed model"):
+        model.output

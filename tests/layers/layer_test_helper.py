@@ -15,7 +15,8 @@ checks that the layer
   flagged ``differs_in_training`` (Dropout, BatchNormalization), where the two
   must differ;
 - accepts float64 and uint8 NumPy input (the values of a float32 copy) and
-  torch tensors, and always returns a float32 torch tensor.
+  torch tensors, and returns a float32 torch tensor (or, as Keras's Resizing
+  does, uint8 images rounded to uint8).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def run_layer_test(
     output = _check_eager_shapes(layer, data, input_shape, expected_output_shape)
     _check_symbolic_shape(layer_cls, kwargs, input_shape, expected_output_shape)
     _check_weights(layer, expected_trainable_weights, expected_non_trainable_weights, expected_weight_shapes)
-    _check_config_round_trip(layer, data, output)
+    _check_config_round_trip(layer, data)
     _check_input_dtypes(layer, input_shape, seed)
     _check_training_flag(layer, data, differs_in_training)
     return layer
@@ -131,15 +132,17 @@ def _check_weights(layer: Layer, trainable: int, non_trainable: int, shapes) -> 
     assert layer.count_params() == sum(a.size for a in arrays)
 
 
-def _check_config_round_trip(layer: Layer, data, output: torch.Tensor) -> None:
+def _check_config_round_trip(layer: Layer, data) -> None:
     config = layer.get_config()
     restored_config = json.loads(json.dumps(config))
     clone = type(layer).from_config(restored_config)
     assert clone is not layer
     assert clone.get_config() == config
-    clone_output = _call(clone, data)  # builds the clone
+    _call(clone, data)  # builds the clone
     clone.set_weights(layer.get_weights())
-    clone_output = _call(clone, data)
+    # training=False: the augmentation layers, like Keras's, augment when called with no training argument.
+    clone_output = _call(clone, data, training=False)
+    output = _call(layer, data, training=False)
     np.testing.assert_allclose(_numpy(clone_output), _numpy(output), rtol=1e-6, atol=1e-6)
 
 
@@ -152,9 +155,13 @@ def _check_input_dtypes(layer: Layer, input_shape, seed: int) -> None:
         raw = arrays if isinstance(input_shape, list) else arrays[0]
         reference = [a.astype(np.float32) for a in arrays]
         reference = reference if isinstance(input_shape, list) else reference[0]
-        got = _call(layer, raw)
-        assert got.dtype == torch.float32, f"{arrays[0].dtype} input gave {got.dtype}"
-        np.testing.assert_allclose(_numpy(got), _numpy(_call(layer, reference)), rtol=1e-5, atol=1e-5)
+        got = _call(layer, raw, training=False)
+        expected = _numpy(_call(layer, reference, training=False))
+        if got.dtype == torch.uint8 and arrays[0].dtype == np.uint8:  # Keras's Resizing keeps integer images
+            expected = np.clip(np.round(expected), 0, 255)
+        else:
+            assert got.dtype == torch.float32, f"{arrays[0].dtype} input gave {got.dtype}"
+        np.testing.assert_allclose(_numpy(got), expected, rtol=1e-5, atol=1e-5)
     as_tensor = [torch.from_numpy(a.astype(np.float32)) for a in as_float64]
     got = _call(layer, as_tensor if isinstance(input_shape, list) else as_tensor[0])
     assert isinstance(got, torch.Tensor)

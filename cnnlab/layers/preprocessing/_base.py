@@ -6,10 +6,11 @@ in a data pipeline. Subclasses see NCHW batches only: :meth:`ImageLayer.transfor
 the mixing layers, :meth:`ImageLayer.transform_labels`) with the parameters drawn by
 :meth:`ImageLayer.random_params`.
 
-Random layers (``_random = True``) are the identity outside training: in ``predict``, ``evaluate``
-and any call without ``training=True`` (cnnlab's rule for every layer). Their random numbers come from
-a private ``torch.Generator`` when ``seed`` is set, else from torch's global generator, so
-``cnnlab.utils.set_random_seed`` makes them repeat.
+Random layers (``_random = True``) are the identity outside training. As in Keras 3, their ``call``
+declares ``training=True``: ``layer(x)`` and ``model(x)`` with no training argument augment, while
+``predict``, ``evaluate`` and ``training=False`` (the argument or an outer call's) do not. Their random
+numbers come from a private ``torch.Generator`` when ``seed`` is set, else from torch's global
+generator, so ``cnnlab.utils.set_random_seed`` makes them repeat.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ImageLayer(Layer):
                 f"Add a channel axis for grey images: x[..., None]. Received: input_shape={input_shape}"
             )
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             if "images" not in inputs:
                 raise ShapeError(f"{self._owner()}: a dict input needs an 'images' entry (and optionally 'labels'). "

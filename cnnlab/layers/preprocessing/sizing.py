@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError
+from cnnlab.layers.base import to_tensor
 from cnnlab.layers.preprocessing import _base, _ops
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 class Resizing(_base.SizedImageLayer):
@@ -24,6 +29,8 @@ class Resizing(_base.SizedImageLayer):
 
     Shape:
         Input: ``(N, H, W, C)`` or ``(H, W, C)``. Output: ``(N, height, width, C)`` or ``(height, width, C)``.
+        Integer images (e.g. ``uint8``) come back in their own dtype, rounded half to even and clipped to
+        its range, as Keras 3 does; other inputs come back as float32.
 
     Example:
         >>> Resizing(14, 14)(np.zeros((2, 28, 28, 1))).shape
@@ -44,7 +51,22 @@ class Resizing(_base.SizedImageLayer):
         self.fill_value = _base.number(fill_value, "fill_value", owner)
         self.antialias = bool(antialias)
 
+    def _convert_inputs(self, inputs):
+        if isinstance(inputs, (np.ndarray, torch.Tensor)):
+            tensor = to_tensor(inputs, self)
+            if tensor.dtype in _INTEGER_DTYPES:
+                return tensor  # kept for transform_images to hand back in the same dtype
+        return super()._convert_inputs(inputs)
+
     def transform_images(self, images, params):
+        if images.dtype not in _INTEGER_DTYPES:
+            return self._resize(images)
+        limits = torch.iinfo(images.dtype)
+        # Keras rounds (tf.round: half to even, as torch.round) and saturates before casting back.
+        resized = self._resize(images.to(torch.float32)).round().clamp(limits.min, limits.max)
+        return resized.to(images.dtype)
+
+    def _resize(self, images):
         size = (self.height, self.width)
         if self.crop_to_aspect_ratio:
             return _ops.smart_resize(images, size, self.interpolation)
