@@ -31,10 +31,13 @@ from cnnlab import (  # noqa: E402
 from cnnlab.layers import Input  # noqa: E402
 from cnnlab.models import Model, Sequential, load_model  # noqa: E402
 from cnnlab.variables import Variable  # noqa: E402
+from cnnlab._keras_alias import install_keras_alias  # noqa: E402
+
+keras = install_keras_alias(__name__)  # `tf.keras.layers`, `from cnnlab.keras import layers`: cnnlab itself
 
 __all__ = [
     "Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
-    "initializers", "inspect", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
+    "initializers", "inspect", "keras", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "saving", "utils", "__version__",
 ]
 

@@ -206,8 +206,88 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, lab
     return values.mean(dim=axis) if values.dim() > 1 else values
 
 
+def _pair(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
+    y_pred = _float_pred(y_pred)
+    return squeeze_or_expand_to_same_rank(_as_tensor(y_true, y_pred, y_pred.dtype), y_pred)
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``100 * mean(|(y_true - y_pred) / max(|y_true|, eps)|)`` over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return 100.0 * _mean_last_axis(((y_true - y_pred) / y_true.abs().clamp(min=KERAS_EPSILON)).abs())
+
+
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean((log1p(y_pred) - log1p(y_true))**2)``, values below eps raised to eps (Keras)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return _mean_last_axis((y_pred.clamp(min=KERAS_EPSILON).log1p() - y_true.clamp(min=KERAS_EPSILON).log1p()).square())
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+    """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` along ``axis`` (-1 = same direction)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    # F.normalize divides by max(norm, eps), which equals Keras's x * min(rsqrt(sum(x**2)), 1 / eps).
+    unit_true = F.normalize(y_true, dim=axis, eps=KERAS_EPSILON)
+    return -(unit_true * F.normalize(y_pred, dim=axis, eps=KERAS_EPSILON)).sum(dim=axis)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(log(cosh(y_pred - y_true)))``, in a form that does not overflow for large errors."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    error = y_pred - y_true
+    return _mean_last_axis(error + F.softplus(-2.0 * error) - float(np.log(2.0)))
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``sum(y_true * log(y_true / y_pred))`` over the last axis, both clipped to ``[eps, 1]``."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = y_true.clamp(KERAS_EPSILON, 1.0), y_pred.clamp(KERAS_EPSILON, 1.0)
+    values = y_true * (y_true / y_pred).log()
+    return values.sum(dim=-1) if values.dim() > 1 else values
+
+
+def poisson(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(y_pred - y_true * log(y_pred + eps))`` over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return _mean_last_axis(y_pred - y_true * (y_pred + KERAS_EPSILON).log())
+
+
+def _hinge_labels(y_true: Tensor) -> Tensor:
+    # Keras maps labels to -1/1 only when every label is 0 or 1; torch.where keeps this on the device (no sync).
+    is_binary = ((y_true == 0) | (y_true == 1)).all()
+    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0))``; labels in {-1, 1} (0/1 labels are mapped to -1/1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return _mean_last_axis((1.0 - _hinge_labels(y_true) * y_pred).clamp(min=0.0))
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0)**2)``; labels as :func:`hinge`."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return _mean_last_axis((1.0 - _hinge_labels(y_true) * y_pred).clamp(min=0.0).square())
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` for one-hot labels.
+
+    Shape:
+        y_true, y_pred: ``(batch, classes)``. Returns: ``(batch,)``.
+    """
+    y_pred = _float_pred(y_pred)
+    y_true = _as_tensor(y_true, y_pred, y_pred.dtype)
+    positive = (y_true * y_pred).sum(dim=-1)
+    negative = ((1.0 - y_true) * y_pred).amax(dim=-1)
+    return (negative - positive + 1.0).clamp(min=0.0)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
 
 
 # -------------------------------------------------------------------------------------------- classes
@@ -332,6 +412,51 @@ class Huber(LossFunctionWrapper):
         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=float(delta))
 
 
+def _loss_class(fn: Callable[..., Tensor], cls_name: str, default_name: str, doc: str) -> type[LossFunctionWrapper]:
+    """A LossFunctionWrapper subclass around ``fn`` with Keras's constructor ``(reduction, name, dtype)``."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = default_name,
+                 dtype: Any = None) -> None:
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype)
+
+    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+MeanAbsolutePercentageError = _loss_class(
+    mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error",
+    "Mean absolute percentage error (``mape``). Example: ``MeanAbsolutePercentageError()(y, p)``.")
+MeanSquaredLogarithmicError = _loss_class(
+    mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error",
+    "Mean squared logarithmic error (``msle``). Example: ``MeanSquaredLogarithmicError()(y, p)``.")
+LogCosh = _loss_class(log_cosh, "LogCosh", "log_cosh",
+                      "Mean of ``log(cosh(error))``. Example: ``LogCosh()(y, p)``.")
+KLDivergence = _loss_class(kl_divergence, "KLDivergence", "kl_divergence",
+                           "Kullback-Leibler divergence of two distributions. Example: ``KLDivergence()(y, p)``.")
+Poisson = _loss_class(poisson, "Poisson", "poisson",
+                      "Poisson loss ``y_pred - y_true * log(y_pred)``. Example: ``Poisson()(y, p)``.")
+Hinge = _loss_class(hinge, "Hinge", "hinge", "Hinge loss for -1/1 (or 0/1) labels. Example: ``Hinge()(y, p)``.")
+SquaredHinge = _loss_class(squared_hinge, "SquaredHinge", "squared_hinge",
+                           "Squared hinge loss for -1/1 (or 0/1) labels. Example: ``SquaredHinge()(y, p)``.")
+CategoricalHinge = _loss_class(categorical_hinge, "CategoricalHinge", "categorical_hinge",
+                               "Categorical hinge loss for one-hot labels. Example: ``CategoricalHinge()(y, p)``.")
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity between labels and predictions along ``axis``.
+
+    Args:
+        axis: the axis along which the vectors lie.
+        reduction, name, dtype: see :class:`Loss`.
+
+    Example:
+        >>> loss = CosineSimilarity(axis=-1)
+    """
+
+    def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "cosine_similarity", dtype: Any = None) -> None:
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
+
+
 class _Crossentropy(LossFunctionWrapper):
     """Shared part of the cross-entropies: ``from_logits`` and :meth:`with_logits`."""
 
@@ -444,22 +569,29 @@ def _check_smoothing(value: Any, who: str) -> None:
 
 # ------------------------------------------------------------------------------------------- registry
 
-_CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-            BinaryCrossentropy)
+# (function, class, extra snake-case names): one row per loss, from which the lookup tables are built.
+_TABLE: tuple[tuple[Callable[..., Tensor], type[Loss], tuple[str, ...]], ...] = (
+    (mean_squared_error, MeanSquaredError, ("mse",)),
+    (mean_absolute_error, MeanAbsoluteError, ("mae",)),
+    (mean_absolute_percentage_error, MeanAbsolutePercentageError, ("mape",)),
+    (mean_squared_logarithmic_error, MeanSquaredLogarithmicError, ("msle",)),
+    (huber, Huber, ("huber_loss",)),
+    (log_cosh, LogCosh, ()),
+    (kl_divergence, KLDivergence, ("kld",)),
+    (poisson, Poisson, ()),
+    (cosine_similarity, CosineSimilarity, ()),
+    (hinge, Hinge, ()),
+    (squared_hinge, SquaredHinge, ()),
+    (categorical_hinge, CategoricalHinge, ()),
+    (categorical_crossentropy, CategoricalCrossentropy, ()),
+    (sparse_categorical_crossentropy, SparseCategoricalCrossentropy, ()),
+    (binary_crossentropy, BinaryCrossentropy, ("bce",)),
+)
+_CLASSES = tuple(cls for _, cls, _ in _TABLE)
 _SNAKE_NAMES: dict[str, type[Loss]] = {
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-    "huber": Huber, "huber_loss": Huber,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
-}
+    name: cls for fn, cls, aliases in _TABLE for name in (fn.__name__, *aliases)}
 _BY_NAME = {**_SNAKE_NAMES, **{cls.__name__.lower(): cls for cls in _CLASSES}}
-_BY_FUNCTION: dict[Callable[..., Tensor], type[Loss]] = {
-    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
-    categorical_crossentropy: CategoricalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy, binary_crossentropy: BinaryCrossentropy,
-}
+_BY_FUNCTION: dict[Callable[..., Tensor], type[Loss]] = {fn: cls for fn, cls, _ in _TABLE}
 
 
 def _wrap(fn: Callable[..., Tensor]) -> Loss:

@@ -298,13 +298,17 @@ def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> T
 
 # --------------------------------------------------------------------------------- mean metrics
 
-def _wrapper(fn: Callable[..., Tensor], default_name: str, doc: str) -> type[MeanMetricWrapper]:
-    """A MeanMetricWrapper subclass around ``fn`` with Keras's name and constructor."""
+def _wrapper(fn: Callable[..., Tensor], default_name: str, doc: str,
+             cls_name: str | None = None) -> type[MeanMetricWrapper]:
+    """A MeanMetricWrapper subclass around ``fn`` with Keras's name and constructor.
+
+    The class is named after ``default_name`` in CamelCase unless ``cls_name`` is given.
+    """
 
     def __init__(self, name: str = default_name, dtype: Any = None) -> None:
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype)
 
-    cls_name = "".join(part.capitalize() for part in default_name.split("_"))
+    cls_name = cls_name or "".join(part.capitalize() for part in default_name.split("_"))
     return type(cls_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
 
 
@@ -458,8 +462,8 @@ class _ThresholdMetric(Metric):
         self._follow(preds)
         if self._thresholds.device != preds.device:
             self._thresholds, self._order = self._thresholds.to(preds.device), self._order.to(preds.device)
-        tp, fp, _, fn = _confusion_counts(labels, preds, weight, self._thresholds)
-        counts = {"true_positives": tp, "false_positives": fp, "false_negatives": fn}
+        tp, fp, tn, fn = _confusion_counts(labels, preds, weight, self._thresholds)
+        counts = {"true_positives": tp, "false_positives": fp, "true_negatives": tn, "false_negatives": fn}
         for name in self._counts:
             getattr(self, name).add_(counts[name])
 
@@ -504,6 +508,50 @@ class Recall(_ThresholdMetric):
 
     def result(self) -> Tensor:
         return self._ratio(self.false_negatives)
+
+
+class _ConfusionCount(_ThresholdMetric):
+    """One (weighted) count of the confusion matrix, per threshold; a prediction is positive when ``> threshold``.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; default 0.5 (a list gives one count per threshold).
+        name, dtype: see :class:`Metric`.
+    """
+
+    def __init__(self, thresholds: float | Sequence[float] | None = None, name: str | None = None,
+                 dtype: Any = None) -> None:
+        super().__init__(thresholds=thresholds, name=name, dtype=dtype)
+
+    def result(self) -> Tensor:
+        value = getattr(self, self._counts[0])[self._order]
+        return value[0] if self._single else value
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Weighted count of positive labels predicted positive. Example: ``TruePositives(thresholds=0.5)``."""
+
+    _counts = ("true_positives",)
+
+
+class FalsePositives(_ConfusionCount):
+    """Weighted count of negative labels predicted positive. Example: ``FalsePositives()``."""
+
+    _counts = ("false_positives",)
+
+
+class TrueNegatives(_ConfusionCount):
+    """Weighted count of negative labels predicted negative. Example: ``TrueNegatives()``."""
+
+    _counts = ("true_negatives",)
+
+
+class FalseNegatives(_ConfusionCount):
+    """Weighted count of positive labels predicted negative. Example: ``FalseNegatives()``."""
+
+    _counts = ("false_negatives",)
 
 
 class AUC(Metric):
@@ -693,11 +741,43 @@ class AutoAccuracy(Metric):
 
 # ------------------------------------------------------------------------------------------ registry
 
+# Imported here, not at the top: these modules build on the classes above.
+from cnnlab.metrics_fscore import F1Score, FBetaScore  # noqa: E402
+from cnnlab.metrics_regression import (  # noqa: E402
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    R2Score,
+    RootMeanSquaredError,
+    SquaredHinge,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
+)
+
+_CONFUSION = (TruePositives, FalsePositives, TrueNegatives, FalseNegatives)
+_MORE = (MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity,
+         LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, R2Score, FBetaScore, F1Score)
 _CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
     Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, Precision, Recall, AUC, MeanSquaredError, MeanAbsoluteError,
-    SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy, AutoAccuracy)}
+    SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy, AutoAccuracy, *_CONFUSION, *_MORE)}
 _BY_NAME: dict[str, type[Metric]] = {
+    # Keras's keys: the default names, except LogCoshError's ("logcosh" is not a key), plus short aliases.
+    **{cls().name: cls for cls in (*_CONFUSION, *_MORE) if cls is not LogCoshError},
+    "log_cosh_error": LogCoshError, "f_beta_score": FBetaScore, "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
     "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy, "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy, "precision": Precision, "recall": Recall,

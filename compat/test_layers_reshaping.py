@@ -169,8 +169,6 @@ def test_files_cross_both_ways_with_the_same_layers_and_outputs(tmp_path, name, 
                                rtol=TOLERANCE, atol=TOLERANCE)
 
 
-@pytest.mark.xfail(reason="cnnlab.inspect.summary.KERAS_BUILT_AT_INIT does not list the 1-D/3-D pooling layers and "
-                          "Identity yet: Keras prints '?' for them in subclassed models", strict=False)
 def test_subclassed_model_summary_matches_keras():
     def build(k):
         class Net(k.Model):

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.inspect.figures import (as_batch, as_display_image, class_label, find_layer, finish, new_figure,
-                                    require_built)
+from cnnlab.inspect.figures import (IMAGE_CONV_LAYERS, as_batch, as_display_image, class_label, find_layer, finish,
+                                    new_figure, require_built)
 from cnnlab.inspect.tracing import forward_hooks, last_called_leaf, tensors_in
 
 LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
@@ -76,7 +76,8 @@ def grad_cam(model, x, class_index=None, layer=None) -> np.ndarray:
         model: a built Sequential, functional or subclassed classifier.
         x: one image ``(height, width, channels)`` or a batch.
         class_index: class to explain (one int, or one per image); default: the predicted class.
-        layer: conv layer to read (name, index or object); default: the last Conv2D the model calls.
+        layer: conv layer to read (name, index or object); default: the last 2-D convolution the model
+            calls (Conv2D, SeparableConv2D, DepthwiseConv2D or Conv2DTranspose).
 
     Returns:
         Heatmaps in [0, 1] at the input resolution: ``(batch, height, width)``, or ``(height, width)`` for
@@ -85,15 +86,14 @@ def grad_cam(model, x, class_index=None, layer=None) -> np.ndarray:
     Example:
         >>> heat = grad_cam(model, x_test[0])  # doctest: +SKIP
     """
-    from cnnlab.layers.conv import Conv2D
-
     require_built(model, "grad_cam")
     batch, added = as_batch(model, x, "grad_cam")
     target = find_layer(model, layer, "grad_cam") if layer is not None else None
-    watched = [target] if target is not None else [m for m in model.modules() if isinstance(m, Conv2D)]
+    watched = [target] if target is not None else [m for m in model.modules() if isinstance(m, IMAGE_CONV_LAYERS)]
     if not watched:
-        raise ConfigError(f"grad_cam: model '{model.name}' has no Conv2D layer to read. Pass layer= naming a layer "
-                          "with (height, width, channels) outputs.")
+        raise ConfigError(f"grad_cam: model '{model.name}' has no 2-D convolution layer to read (Conv2D, "
+                          "SeparableConv2D, DepthwiseConv2D, Conv2DTranspose). Pass layer= naming a layer with "
+                          "(height, width, channels) outputs.")
     seen: list[tuple] = []
     batch = batch.detach().requires_grad_(True)  # keeps a graph even when every weight is frozen
     with torch.enable_grad(), scores_before_activation(model, batch), \

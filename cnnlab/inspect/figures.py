@@ -14,7 +14,10 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError
+from cnnlab.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 
+# Convolutions whose outputs are (height, width, channels) maps and whose kernels are 2-D pictures.
+IMAGE_CONV_LAYERS = (Conv2D, SeparableConv2D, DepthwiseConv2D, Conv2DTranspose)
 SAVE_DPI = 110  # dense enough to read tick labels, small enough to embed in an HTML report
 
 

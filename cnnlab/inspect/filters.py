@@ -6,6 +6,7 @@ import numpy as np
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError
 from cnnlab.inspect.figures import finish, grid_shape, new_figure
+from cnnlab.layers.conv import Conv2DTranspose, SeparableConv2D
 
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
 
@@ -47,13 +48,24 @@ def plot_weights_histogram(layer_or_model, bins: int = 50, save_path=None):
 
 
 def conv_kernels(layer) -> np.ndarray:
-    """The kernel of a conv layer in Keras layout ``(kh, kw, in, out)``."""
-    kernel = getattr(layer, "kernel", None)
+    """The spatial kernels of a 2-D conv layer as ``(kh, kw, in, n)``: ``n`` kernels per input channel.
+
+    Conv2D's kernel is already in that layout. Conv2DTranspose stores ``(kh, kw, filters, in)`` (Keras's
+    layout) and is swapped; DepthwiseConv2D's ``(kh, kw, in, depth_multiplier)`` and SeparableConv2D's
+    depthwise kernel are the ``depth_multiplier`` kernels of each input channel (the separable 1x1 step
+    has no spatial picture).
+    """
+    name = getattr(layer, "name", type(layer).__name__)
+    if isinstance(layer, SeparableConv2D):
+        kernel = getattr(layer, "depthwise_kernel", None)
+    else:
+        kernel = getattr(layer, "kernel", None)
     if kernel is None or getattr(kernel, "dim", lambda: 0)() != 4:
-        name = getattr(layer, "name", type(layer).__name__)
         raise ConfigError(f"plot_filters: layer '{name}' ({type(layer).__name__}) has no 4-D convolution kernel. "
-                          f"Pass a built Conv2D layer, e.g. model.layers[0]. Received: layer={name!r}")
-    return kernel.detach().cpu().numpy()
+                          f"Pass a built 2-D convolution layer (Conv2D, SeparableConv2D, DepthwiseConv2D, "
+                          f"Conv2DTranspose), e.g. model.layers[0]. Received: layer={name!r}")
+    values = kernel.detach().cpu().numpy()
+    return values.transpose(0, 1, 3, 2) if isinstance(layer, Conv2DTranspose) else values
 
 
 def plot_filters(layer, input_channel: int = 0, max_filters: int = 64, save_path=None):
@@ -63,7 +75,8 @@ def plot_filters(layer, input_channel: int = 0, max_filters: int = 64, save_path
     for every kernel so their strengths compare.
 
     Args:
-        layer: a built Conv2D layer.
+        layer: a built 2-D convolution: Conv2D, Conv2DTranspose, or DepthwiseConv2D/SeparableConv2D
+            (their ``depth_multiplier`` kernels per input channel).
         input_channel: which input channel's slice of each kernel to show.
         max_filters: show at most this many filters (the first ones).
         save_path: also write the figure there as a PNG.

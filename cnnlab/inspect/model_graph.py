@@ -77,17 +77,27 @@ def functional_layers(model) -> tuple[list, bool]:
 
 
 def call_batch(model):
-    """Batch axis shown for a subclassed model: Keras shows the batch its layers were called with."""
+    """Batch axis shown for a subclassed model: the batch Keras built its layers with.
+
+    That is the batch of the model's first call (later calls do not rebuild), ``None`` when ``fit`` made the
+    first call (Keras builds the model symbolically, batch unknown, before training), and the batch axis given
+    to ``build(input_shape)`` until the model is called (Keras's ``build`` of a subclassed model leaves its
+    layers to be built by that call).
+    """
     if not model.built:
         raise NotBuiltError(
             f"Model '{model.name}' has not been called yet, so the shapes of its layers are unknown. Call it once "
             "on data (model(x)) or call model.build(input_shape), e.g. model.build((None, 28, 28, 1)), then "
             "call summary() again."
         )
+    if getattr(model, "_built_symbolically", False):
+        return None
+    shape = getattr(model, "_build_shape", None)
     if model._last_shapes is None:  # built with build(input_shape): show that batch axis (usually None)
-        shape = getattr(model, "_build_shape", None)
         return shape[0] if isinstance(shape, tuple) and shape else None
-    return ...  # keep the batch size of the call
+    if isinstance(shape, tuple) and shape and shape[0] is not None:  # built by its first call, on real data
+        return shape[0]
+    return ...  # keep the batch size of each layer's call
 
 
 def _with_batch(shape, batch):

@@ -27,11 +27,18 @@ KERAS_POSITIONS_CONNECTED = (0.3, 0.56, 0.74, 1.0)
 KERAS_TRAINABLE_EXTRA = 12  # extra width of the "Trainable" column
 KERAS_NUMBER_COLOR, KERAS_NONE_COLOR, KERAS_SYMBOL_COLOR = 34, 45, 33
 BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
-# Keras 3 builds these weightless layers in __init__, so in a subclassed model (no symbolic nodes) it
-# has no recorded shape for them and prints "?" (summary_utils.format_layer_shape, Layer._build_at_init).
+# Keras 3 builds these weightless layers in __init__ (Layer._build_at_init, or `self.built = True` as
+# Reshape does), so in a subclassed model (no symbolic nodes) it has no recorded shape for them and
+# prints "?" (summary_utils.format_layer_shape). Checked against keras 3.15.1 for every class in
+# cnnlab.layers.__all__ (merge, conv, normalisation and preprocessing layers build on first call).
 KERAS_BUILT_AT_INIT = frozenset({
-    "Activation", "ReLU", "LeakyReLU", "Softmax", "Dropout", "MaxPooling2D",
-    "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax",
+    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "ActivityRegularization",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "Identity", "Reshape", "UnitNormalization",
 })
 
 
@@ -84,10 +91,21 @@ def _collect(model) -> tuple[list[SummaryRow], bool]:
     for layer in layers:
         in_shape, out_shape = io_shapes(layer, node_ids, batch)
         params = layer.count_params() if layer.built else None
-        shown = bool(layer._inbound_nodes) or is_graph_model(model) or type(layer).__name__ not in KERAS_BUILT_AT_INIT
+        shown = bool(layer._inbound_nodes) or is_graph_model(model) or not keras_builds_at_init(layer)
         rows.append(SummaryRow(layer, in_shape, out_shape, params,
                                None if sequential_like else _connections(layer, node_ids), shown))
     return rows, sequential_like
+
+
+def keras_builds_at_init(layer) -> bool:
+    """Whether Keras would build ``layer`` in ``__init__``: its cnnlab class is one Keras builds there and no
+    user subclass in between defines its own ``build`` (Keras then waits for the first call)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("cnnlab."):
+            return cls.__name__ in KERAS_BUILT_AT_INIT
+        if "build" in cls.__dict__:
+            return False
+    return False
 
 
 def _connections(layer, node_ids: set[int]) -> list:

@@ -31,6 +31,8 @@ _INERT_OPTIONS = {
     "ragged": (False,), "optional": (False,), "sparse": (False, None), "renorm": (False,),
     "renorm_clipping": (None,), "renorm_momentum": None, "quantization_config": (None,), "lora_rank": (None,),
     "lora_alpha": (None,), "autocast": (True,), "input_tensor": (None,),
+    # Keras 3 writes it (as null) for every custom layer that keeps the base Layer's __init__.
+    "activity_regularizer": (None,),
 }
 _NESTED_MODULES = {  # argument suffix -> Keras module that holds such objects
     "_initializer": "keras.initializers", "_regularizer": "keras.regularizers", "_constraint": "keras.constraints",
@@ -220,28 +222,37 @@ def _is_ref(value) -> bool:
 
 
 def _call_from_keras(node: Any, layer_name: str) -> dict:
-    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-        args = node.get("args") or []
-        if len(args) != 1:
-            raise FileFormatError(f"Keras config: layer {layer_name!r} is called with {len(args)} positional "
-                                  "arguments; cnnlab layers take one input (or one list of inputs).")
-        return {"args": _refs_from_keras(args[0], layer_name), "kwargs": {}}
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}, cnnlab's own form too
+        args, kwargs = node.get("args") or [], node.get("kwargs") or {}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise FileFormatError(f"Keras config: cannot read the inbound node of layer {layer_name!r}: {node!r:.200}")
+        return {"args": [_refs_from_keras(a, layer_name) for a in args],
+                "kwargs": {k: _refs_from_keras(v, layer_name, tensors_only=False) for k, v in kwargs.items()}}
     if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
         refs = [list(item[:3]) for item in node if _is_ref(item)]
         if len(refs) != len(node) or not refs:
             raise FileFormatError(f"Keras config: cannot read the inbound node of layer {layer_name!r}: {node!r:.200}")
-        return {"args": refs[0] if len(refs) == 1 else refs, "kwargs": {}}
+        tensors = [_tensor_entry(ref) for ref in refs]
+        return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}}
     raise FileFormatError(f"Keras config: cannot read the inbound node of layer {layer_name!r}: {node!r:.200}")
 
 
-def _refs_from_keras(value: Any, layer_name: str):
+def _tensor_entry(history: list) -> dict:
+    return {"class_name": "__keras_tensor__", "config": {"keras_history": [history[0], int(history[1]),
+                                                                          int(history[2])]}}
+
+
+def _refs_from_keras(value: Any, layer_name: str, tensors_only: bool = True):
+    """A call argument checked: tensors as ``__keras_tensor__`` entries, lists of them, or (keywords) plain values."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
         history = value.get("config", {}).get("keras_history")
         if not _is_ref(history):
             raise FileFormatError(f"Keras config: an input of layer {layer_name!r} has no keras_history.")
-        return [history[0], int(history[1]), int(history[2])]
+        return _tensor_entry(history)
     if isinstance(value, list):
-        return [_refs_from_keras(v, layer_name) for v in value]
+        return [_refs_from_keras(v, layer_name, tensors_only) for v in value]
+    if not tensors_only and (value is None or isinstance(value, (bool, int, float, str))):
+        return value
     raise FileFormatError(f"Keras config: layer {layer_name!r} takes an input cnnlab cannot read: {value!r:.200}")
 
 
@@ -309,11 +320,7 @@ def _sequential_to_keras(model) -> dict:
 def _functional_to_keras(model) -> dict:
     from cnnlab.layers.core import InputLayer
 
-    own = model.get_config()
-    shapes = {}  # (layer, node, tensor) -> shape, for the __keras_tensor__ entries
-    for node in model._nodes:
-        for i, tensor in enumerate(node.outputs):
-            shapes[id(tensor)] = tensor.shape
+    own = model.get_config()  # its calls are already in Keras 3's {"args": [...], "kwargs": {...}} form
     by_name = {layer.name: layer for layer in model.layers}
     layers = []
     for entry in own["layers"]:
@@ -322,23 +329,6 @@ def _functional_to_keras(model) -> dict:
             keras_entry = _input_layer_entry(layer.batch_shape, layer.name)
         else:
             keras_entry = _entry_to_keras(layer)
-        calls = [{"args": [_refs_to_keras(call["args"], model)], "kwargs": {}} for call in entry["inbound_nodes"]]
-        layers.append({**keras_entry, "name": entry["name"], "inbound_nodes": calls})
+        layers.append({**keras_entry, "name": entry["name"], "inbound_nodes": entry["inbound_nodes"]})
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": own["input_layers"], "output_layers": own["output_layers"]}
-
-
-def _refs_to_keras(refs, model):
-    if _is_ref(refs):
-        name, node_index, tensor_index = refs
-        tensor = _output_tensor(model, name, node_index, tensor_index)
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(tensor.shape), "dtype": "float32", "keras_history": list(refs)}}
-    return [_refs_to_keras(r, model) for r in refs]
-
-
-def _output_tensor(model, name: str, node_index: int, tensor_index: int):
-    layer = model.get_layer(name)
-    own_nodes = {id(n) for n in model._nodes}
-    nodes = [n for n in layer._inbound_nodes if id(n) in own_nodes]
-    return nodes[node_index].outputs[tensor_index]

@@ -189,10 +189,10 @@ class BaseConv(Layer):
         return {}
 
     def get_config(self):
-        config = {**super().get_config(), **self._config(), "kernel_size": list(self.kernel_size),
-                  "strides": list(self.strides), "padding": self.padding}
+        config = {**super().get_config(), **self._config(), "kernel_size": tuple(self.kernel_size),
+                  "strides": tuple(self.strides), "padding": self.padding}
         config.update(self._config_after_padding())
-        config.update({"data_format": self.data_format, "dilation_rate": list(self.dilation_rate)})
+        config.update({"data_format": self.data_format, "dilation_rate": tuple(self.dilation_rate)})
         config.update(self._config_after_dilation())
         config.update({"activation": activations.serialize(self.activation), "use_bias": self.use_bias})
         config.update(self._weights_config())

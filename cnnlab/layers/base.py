@@ -32,7 +32,7 @@ from cnnlab import initializers as initializers_mod
 from cnnlab import regularizers as regularizers_mod
 from cnnlab import constraints as constraints_mod
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError, did_you_mean
-from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, pack_like
+from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, map_tensors, pack_like, symbolic_leaves
 from cnnlab.metrics import Metric
 from cnnlab.variables import StateTensor, Variable as KerasVariable, WeightParameter, make_weight, to_torch_dtype
 
@@ -628,11 +628,8 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         return _to_float(to_tensor(inputs, self), self)
 
     def _symbolic_call(self, inputs, *args, training=None, **kwargs):
-        if args:
-            raise ArgumentTypeError(
-                f"{type(self).__name__} '{self.name}': extra positional arguments are not supported on symbolic "
-                f"inputs. Pass a list of tensors as the first argument. Received: {len(args)} extra arguments"
-            )
+        if args or is_symbolic(kwargs):
+            return self._symbolic_call_with_arguments((inputs, *args), kwargs, training)
         flat = flatten(inputs)
         shape = pack_like(inputs, [t.shape for t in flat])
         if isinstance(shape, tuple) and len(flat) > 1:
@@ -652,6 +649,34 @@ class Layer(nn.Module, metaclass=_LayerMeta):
         self._inbound_nodes.append(node)
         self._last_shapes = (shape, out_shape)
         return result
+
+    def _symbolic_call_with_arguments(self, args: tuple, kwargs: dict, training) -> KerasTensor:
+        """A symbolic call with several tensor arguments, e.g. ``layer(targets, logits)``.
+
+        As in Keras 3, ``build`` and an overridden ``compute_output_shape`` get the first argument's shape;
+        otherwise the output shape comes from running ``call`` once on zeros.
+        """
+        first = flatten(args[0])
+        shape = pack_like(args[0], [t.shape for t in first])
+        if not self.built:
+            self._maybe_build(shape)
+        else:
+            self._check_input_shape(shape)
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            out_shape = self.compute_output_shape(shape)
+        else:
+            probe_args = map_tensors((args, kwargs), lambda t: _probe_zeros(self, t))
+            with torch.no_grad(), _training_context(False), shape_probe():
+                out = self._call_with_training(probe_args[0][0], False, *probe_args[0][1:], **probe_args[1])
+            out_shape = pack_like(out, [(None,) + tuple(o.shape[1:]) for o in flatten(out)])
+        node = Node(self, symbolic_leaves((args, kwargs)), call_kwargs=dict(kwargs, training=training),
+                    input_structure=args[0], call_args=args)
+        several = isinstance(out_shape, list)
+        node.outputs = [KerasTensor(s, node=node, index=i, name=self.name)
+                        for i, s in enumerate(out_shape if several else [out_shape])]
+        self._inbound_nodes.append(node)
+        self._last_shapes = (shape, out_shape)
+        return list(node.outputs) if several else node.outputs[0]
 
     def _check_input_shape(self, shape) -> None:
         spec = self.input_spec
@@ -834,6 +859,14 @@ def _to_float(tensor: torch.Tensor, layer: Layer) -> torch.Tensor:
 
 def _where(layer: Layer | None) -> str:
     return f"{type(layer).__name__} '{layer.name}' " if layer is not None else ""
+
+
+def _probe_zeros(layer: Layer, tensor: KerasTensor) -> torch.Tensor:
+    """Zeros standing for ``tensor`` (batch of one) when a symbolic call runs ``call`` to learn its output shape."""
+    if any(d is None for d in tensor.shape[1:]):
+        raise NotImplementedError(f"{type(layer).__name__} cannot infer its output shape from {tensor.shape}: "
+                                  "define compute_output_shape(input_shape).")
+    return torch.zeros((1,) + tuple(tensor.shape[1:]), dtype=tensor.dtype.torch_dtype, device=layer._device())
 
 
 def _shape_of(value, keep_batch: bool = False):

@@ -89,7 +89,7 @@ class _ConvTranspose(BaseConv):
         return {"filters": self.filters}
 
     def _config_after_padding(self) -> dict:
-        return {"output_padding": None if self.output_padding is None else list(self.output_padding)}
+        return {"output_padding": None if self.output_padding is None else tuple(self.output_padding)}
 
 
 _SHARED_ARGS = """

@@ -53,7 +53,7 @@ class InputLayer(Layer):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "batch_shape": list(self.batch_shape), "dtype": "float32"}
+        return {"name": self.name, "batch_shape": tuple(self.batch_shape), "dtype": "float32"}
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, sparse=None, tensor=None):
@@ -229,7 +229,7 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate,
-                "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
+                "noise_shape": None if self.noise_shape is None else tuple(self.noise_shape), "seed": self.seed}
 
 
 class Reshape(Layer):
@@ -282,7 +282,7 @@ class Reshape(Layer):
         return (input_shape[0],) + self._resolve(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "target_shape": list(self.target_shape)}
+        return {**super().get_config(), "target_shape": tuple(self.target_shape)}
 
 
 class Activation(Layer):

@@ -337,7 +337,7 @@ class Dot(_Merge):
         return (batch,) + (rest or (1,))
 
     def get_config(self):
-        axes = self.axes if isinstance(self.axes, int) else list(self.axes)
+        axes = self.axes if isinstance(self.axes, int) else tuple(self.axes)
         return {**super().get_config(), "axes": axes, "normalize": self.normalize}
 
 

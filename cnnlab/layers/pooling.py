@@ -88,7 +88,7 @@ class _Pooling(Layer):
         return _spatial.with_spatial(input_shape, sizes, self.data_format)
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+        return {**super().get_config(), "pool_size": tuple(self.pool_size), "strides": tuple(self.strides),
                 "padding": self.padding, "data_format": self.data_format}
 
     def extra_repr(self) -> str:

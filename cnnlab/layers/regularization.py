@@ -241,7 +241,7 @@ class AlphaDropout(_ShapePreserving):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
-                "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
+                "noise_shape": None if self.noise_shape is None else tuple(self.noise_shape)}
 
 
 class ActivityRegularization(_ShapePreserving):

@@ -93,7 +93,7 @@ class _Margins(Layer):
         self._check_fits(shape)
 
     def get_config(self):
-        pairs = [list(pair) for pair in self._pairs]
+        pairs = tuple(tuple(pair) for pair in self._pairs)
         config = {**super().get_config(), self._arg: pairs[0] if self._rank == 1 else pairs}
         if self._has_data_format:
             config["data_format"] = self.data_format
@@ -292,7 +292,7 @@ class Permute(Layer):
         return (input_shape[0], *(input_shape[d] for d in self.dims))
 
     def get_config(self):
-        return {**super().get_config(), "dims": list(self.dims)}
+        return {**super().get_config(), "dims": tuple(self.dims)}
 
 
 class RepeatVector(Layer):

@@ -117,7 +117,7 @@ class _UpSampling(Layer):
         return _spatial.with_spatial(input_shape, sizes, self.data_format)
 
     def get_config(self):
-        config = {**super().get_config(), "size": list(self.size)}
+        config = {**super().get_config(), "size": tuple(self.size)}
         if self._has_data_format:
             config["data_format"] = self.data_format
         return config

@@ -55,7 +55,7 @@ class Functional(Model):
             raise ConfigError(f"Model(): layer names must be unique in a model; '{duplicate}' is used twice. "
                               "Give one of them another name=.")
         for layer in layers:
-            self.add_module(layer.name, layer)
+            self.add_module(self._free_module_key(layer.name), layer)
         self._relu_pool_candidates = self._single_consumer_pairs()
         self.built = True
 
@@ -78,6 +78,13 @@ class Functional(Model):
             if len(found) == 1 and len(found[0].inputs) == 1:
                 pairs[id(node)] = found[0]
         return pairs
+
+    def _free_module_key(self, name: str) -> str:
+        """``name``, or a variant of it when it is taken by an attribute of the model (an Input named "inputs")."""
+        key = name
+        while hasattr(type(self), key) or key in self.__dict__ or key in self._modules:
+            key += "_"
+        return key
 
     @classmethod
     def _default_name(cls) -> str:
@@ -131,12 +138,15 @@ class Functional(Model):
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
                 continue
-            args = pack_like(node.input_structure, [values[id(t)] for t in node.inputs])
-            kwargs = {k: v for k, v in node.call_kwargs.items() if k != "training" and v is not None}
+            call_args, kwargs = node.fill_in(values)
+            args = call_args[0]
+            kwargs = {k: v for k, v in kwargs.items() if k != "training" and v is not None}
             reader = candidates.get(id(node))
             fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer)
             try:
-                if fuse:  # same numbers, less memory traffic: see cnnlab.models._fusion
+                if not node.single_input_call:
+                    out = node.layer(*call_args, **kwargs)
+                elif fuse:  # same numbers, less memory traffic: see cnnlab.models._fusion
                     state = node.layer.__dict__  # a plain flag, set directly: this runs at every call
                     state["_defer_activation"] = True
                     try:
@@ -203,6 +213,10 @@ class Functional(Model):
             name, i = call_index[id(t.node)]
             return [name, i, t.index]
 
+        def keras_tensor(t: KerasTensor) -> dict:
+            return {"class_name": KERAS_TENSOR, "config": {"shape": list(t.shape), "dtype": str(t.dtype),
+                                                          "keras_history": ref(t)}}
+
         from cnnlab.io.registry import registered_name_of
         from cnnlab.saving import serialize_config_values
 
@@ -214,8 +228,9 @@ class Functional(Model):
                 "class_name": type(layer).__name__, **registered, "name": layer.name,
                 "config": serialize_config_values(layer.get_config()),
                 "inbound_nodes": [] if isinstance(layer, InputLayer) else [
-                    {"args": _structure_refs(n.input_structure, ref),
-                     "kwargs": {k: v for k, v in n.call_kwargs.items() if v is not None}} for n in calls],
+                    {"args": _structure_refs(list(n.call_args), keras_tensor),
+                     "kwargs": {k: _structure_refs(v, keras_tensor) for k, v in n.call_kwargs.items()
+                                if v is not None}} for n in calls],
             })
         return {
             "name": self.name, "trainable": self.trainable, "layers": entries,
@@ -240,23 +255,32 @@ class Functional(Model):
                 pending.append((layer, saved_name, call))
 
         def resolve(refs):
-            if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+            if _is_tensor_entry(refs):
+                refs = refs["config"]["keras_history"]
+            if _is_ref(refs):
                 name, i, j = refs
                 return outputs_of[(name, i)][j]
-            return [resolve(r) for r in refs]
+            if isinstance(refs, dict):
+                return {k: resolve(v) for k, v in refs.items()}
+            return [resolve(r) for r in refs] if isinstance(refs, list) else refs
 
         def ready(refs):
-            if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+            if _is_tensor_entry(refs):
+                refs = refs["config"]["keras_history"]
+            if _is_ref(refs):
                 return (refs[0], refs[1]) in outputs_of
-            return all(ready(r) for r in refs)
+            if isinstance(refs, dict):
+                return all(ready(v) for v in refs.values())
+            return all(ready(r) for r in refs) if isinstance(refs, list) else True
 
         counts: dict[str, int] = {}
         while pending:
             progressed = False
             for item in list(pending):
                 layer, saved_name, call = item
-                if ready(call["args"]):
-                    out = layer(resolve(call["args"]))
+                args, kwargs = _call_arguments(call)
+                if ready(args) and ready(kwargs):
+                    out = layer(*resolve(args), **resolve(kwargs))
                     index = counts.get(saved_name, 0)
                     counts[saved_name] = index + 1
                     outputs_of[(saved_name, index)] = out if isinstance(out, list) else [out]
@@ -331,12 +355,41 @@ def adjust_input_rank(value: torch.Tensor, want: tuple) -> torch.Tensor | None:
     return None
 
 
+KERAS_TENSOR = "__keras_tensor__"  # how Keras 3's configs mark a tensor argument of a layer call
+
+
 def _structure_refs(structure, ref):
     if isinstance(structure, (list, tuple)):
         return [_structure_refs(s, ref) for s in structure]
     if isinstance(structure, dict):
         raise ConfigError("Saving functional models with dict inputs is not supported yet; use a list of inputs.")
-    return ref(structure)
+    return ref(structure) if isinstance(structure, KerasTensor) else structure
+
+
+def _is_ref(value) -> bool:
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+
+
+def _is_tensor_entry(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR
+
+
+def _call_arguments(call: dict) -> tuple[list, dict]:
+    """``(args, kwargs)`` of a saved layer call.
+
+    Keras 3's form lists every positional argument, tensors as ``__keras_tensor__`` entries; configs written by
+    earlier cnnlab versions hold the one input's ``[layer, node, tensor]`` references directly.
+    """
+    args, kwargs = call.get("args", []), dict(call.get("kwargs") or {})
+    if not any(_is_tensor_entry(leaf) for leaf in _entries(args)):
+        return [args], kwargs
+    return list(args), kwargs
+
+
+def _entries(structure) -> list:
+    if isinstance(structure, list):
+        return [leaf for item in structure for leaf in _entries(item)]
+    return [structure]
 
 
 def _shapes(value):

@@ -135,12 +135,12 @@ class Sequential(Model):
             if self._input_layer is None:
                 raise self._no_input()
             return
-        if self._input_layer is None:
-            self._start_graph(InputLayer(batch_shape=(None,) + tuple(input_shape)[1:]))
+        if self._input_layer is None:  # Keras keeps the batch size it is given (summary shows (7, ...))
+            self._start_graph(InputLayer(batch_shape=tuple(input_shape)))
 
     def _maybe_build(self, input_shape) -> None:
         if isinstance(input_shape, tuple) and self._input_layer is None and self._stack:
-            self._start_graph(InputLayer(batch_shape=(None,) + tuple(input_shape)[1:]))
+            self._start_graph(InputLayer(batch_shape=tuple(input_shape)))  # the first call's batch, as Keras
         self.built = True
 
     def _check_input_shape(self, shape) -> None:

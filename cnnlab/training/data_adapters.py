@@ -131,8 +131,8 @@ class ArrayAdapter:
         self.steps = self.full_steps if steps is None else min(steps, self.full_steps)
 
     def first_inputs(self):
-        """The inputs of one sample, to build a model that is not built yet."""
-        return map_structure(self.x, lambda t: t[:1])
+        """The inputs of the first batch, to build a model that is not built yet (Keras's graph keeps its size)."""
+        return map_structure(self.x, lambda t: t[:self.batch_size])
 
     def __iter__(self) -> Iterator[tuple]:
         bs = self.batch_size

@@ -392,7 +392,8 @@ class Trainer:
 
     def _adapter(self, x, y, sample_weight, batch_size, shuffle, steps, what, class_weight=None):
         if da.is_array(x):
-            if y is None and what != "predict":
+            # Without a compiled loss, the loss may come from add_loss alone and need no labels (as in Keras).
+            if y is None and what != "predict" and getattr(self, "_compiled_loss", None) is not None:
                 raise DataError(f"{what}: y is missing. Pass labels: model.{what}(x, y).")
             return da.ArrayAdapter(*self._arrays(x, y, sample_weight, what), batch_size, shuffle, steps)
         return da.make_adapter(x, y, sample_weight, batch_size, shuffle, steps, self.device, what != "predict",
@@ -448,6 +449,7 @@ class Trainer:
         if not self.built:  # a subclassed model creates its weights on the first batch
             with torch.no_grad():
                 self(adapter.first_inputs(), training=False)
+            self._built_symbolically = True  # where Keras builds with batch None: summary() shows None
         self._prepare_training()
         callbacks = self._callbacks(callbacks, verbose, epochs, adapter, in_fit=True)
         self.stop_training = False

@@ -127,7 +127,7 @@ def test_conv3d_transpose_takes_data_format_before_output_padding_as_keras():
 def test_config_round_trip_keeps_output_padding():
     layer = layers.Conv2DTranspose(2, 3, strides=2, output_padding=1)
     config = layer.get_config()
-    assert config["output_padding"] == [1, 1]
+    assert config["output_padding"] == (1, 1)
     assert layers.Conv2DTranspose.from_config(config).output_padding == (1, 1)
     assert layers.Conv1DTranspose(2, 3).get_config()["output_padding"] is None
     assert "groups" not in config

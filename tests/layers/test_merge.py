@@ -166,7 +166,7 @@ def test_merges_train_in_a_functional_model():
 def test_merge_config_round_trip_keeps_dot_arguments():
     layer = layers.Dot(axes=(1, 2), normalize=True, name="cosine")
     config = layer.get_config()
-    assert config["axes"] == [1, 2] and config["normalize"] is True
+    assert config["axes"] == (1, 2) and config["normalize"] is True
     assert layers.Dot.from_config(config).get_config() == config
 
 

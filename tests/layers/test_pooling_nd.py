@@ -113,8 +113,8 @@ def test_keras_defaults_and_aliases():
 
 def test_pooling_config_has_keras_keys():
     config = layers.AveragePooling3D(2, strides=(1, 2, 1), padding="same", name="p").get_config()
-    assert config == {"name": "p", "trainable": True, "dtype": "float32", "pool_size": [2, 2, 2],
-                      "strides": [1, 2, 1], "padding": "same", "data_format": "channels_last"}
+    assert config == {"name": "p", "trainable": True, "dtype": "float32", "pool_size": (2, 2, 2),
+                      "strides": (1, 2, 1), "padding": "same", "data_format": "channels_last"}
     assert layers.GlobalMaxPooling1D(keepdims=True, name="g").get_config() == {
         "name": "g", "trainable": True, "dtype": "float32", "data_format": "channels_last", "keepdims": True}
 

@@ -172,9 +172,9 @@ def test_alpha_dropout_noise_shape_shares_the_mask():
     assert 0 < dropped.mean() < 1
 
 
-def test_alpha_dropout_config_keeps_noise_shape_as_list():
+def test_alpha_dropout_config_keeps_noise_shape_as_a_tuple():
     config = layers.AlphaDropout(0.1, noise_shape=(None, 1, 3)).get_config()
-    assert config["noise_shape"] == [None, 1, 3] and config["seed"] is None
+    assert config["noise_shape"] == (None, 1, 3) and config["seed"] is None
 
 
 def test_alpha_dropout_rejects_bad_noise_shape():

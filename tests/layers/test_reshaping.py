@@ -192,10 +192,10 @@ def test_cropping_undoes_zero_padding():
 def test_margin_configs_have_keras_keys_and_forms():
     base = {"trainable": True, "dtype": "float32"}
     assert layers.ZeroPadding1D(2, name="z").get_config() == {
-        **base, "name": "z", "padding": [2, 2], "data_format": "channels_last"}
-    assert layers.Cropping1D(name="c").get_config() == {**base, "name": "c", "cropping": [1, 1]}
-    assert layers.Cropping2D(1, name="c2").get_config()["cropping"] == [[1, 1], [1, 1]]
-    assert layers.ZeroPadding3D(name="z3").get_config()["padding"] == [[1, 1], [1, 1], [1, 1]]
+        **base, "name": "z", "padding": (2, 2), "data_format": "channels_last"}
+    assert layers.Cropping1D(name="c").get_config() == {**base, "name": "c", "cropping": (1, 1)}
+    assert layers.Cropping2D(1, name="c2").get_config()["cropping"] == ((1, 1), (1, 1))
+    assert layers.ZeroPadding3D(name="z3").get_config()["padding"] == ((1, 1), (1, 1), (1, 1))
 
 
 def test_zero_padding_2d_keeps_its_old_import_path():

@@ -41,8 +41,8 @@ def test_param_counts_match_hand_worked_totals():
 
 def test_small_inputs_are_padded_only_as_much_as_needed():
     # 8x8 digits: LeNet-5 pads by 2 to 12x12, the 5x5 CNN by 4 to 16x16.
-    assert zoo.create_model("lenet5", input_shape=(8, 8, 1)).layers[0].get_config()["padding"] == [[2, 2], [2, 2]]
-    assert zoo.create_model("mnist_cnn_5x5", input_shape=(8, 8, 1)).layers[0].get_config()["padding"] == [[4, 4], [4, 4]]
+    assert zoo.create_model("lenet5", input_shape=(8, 8, 1)).layers[0].get_config()["padding"] == ((2, 2), (2, 2))
+    assert zoo.create_model("mnist_cnn_5x5", input_shape=(8, 8, 1)).layers[0].get_config()["padding"] == ((4, 4), (4, 4))
     assert type(zoo.create_model("lenet5").layers[0]).__name__ == "Conv2D"  # 28x28 needs no padding
 
 
