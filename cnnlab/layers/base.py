@@ -792,7 +792,9 @@ def _hand_out(outputs):
     """Outputs of an outermost call, with tensors that require grad as :class:`EagerTensor`."""
     if type(outputs) is torch.Tensor:
         if outputs.requires_grad and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
-            return outputs.as_subclass(EagerTensor)
+            # Retag the tensor itself: as_subclass would make a new autograd node, and the gradient with respect
+            # to a handed-out intermediate output (Model(inputs, [conv_output, preds]), Grad-CAM) would be None.
+            outputs.__class__ = EagerTensor
         return outputs
     if type(outputs) in (list, tuple):
         return type(outputs)(_hand_out(o) for o in outputs)

@@ -369,3 +369,16 @@ def test_model_from_config_for_a_subclass_without_the_arguments_says_how_to_fix(
 
     with pytest.raises(ConfigError, match="could not rebuild the model from its config"):
         Net.from_config({"name": "net"})
+
+
+def test_gradient_with_respect_to_a_handed_out_intermediate_output_flows():
+    # The Grad-CAM pattern: a model returning a conv output and the predictions made from it.
+    inputs = keras.Input((8, 8, 1))
+    conv = keras.layers.Conv2D(4, 3)(inputs)
+    dense = keras.layers.Dense(3)
+    out = dense(keras.layers.Flatten()(conv))
+    feature, preds = keras.Model(inputs, [conv, out])(np.random.default_rng(0).random((2, 8, 8, 1), "float32"))
+    (grad,) = torch.autograd.grad(preds[:, 0].sum(), feature)
+    kernel = dense.kernel.detach().numpy()[:, 0].reshape(6, 6, 4)  # d preds[:, 0] / d feature, per sample
+    np.testing.assert_allclose(grad.numpy(), np.broadcast_to(kernel, (2, 6, 6, 4)), rtol=1e-6)
+    assert feature.numpy().shape == (2, 6, 6, 4)
