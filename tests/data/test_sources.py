@@ -210,3 +210,15 @@ def test_images_of_the_wrong_size_are_rejected(tmp_path, isolated_data_home):
     write_toy_dataset(isolated_data_home / "toy", size=5)
     with pytest.raises(FileFormatError, match=r"shape \(n, 4, 4\); got uint8 array of shape \(5, 5, 5\)"):
         load_idx_classification(toy_spec(tmp_path), num_classes=10, image_shape=(4, 4))
+
+
+def test_unreachable_mirrors_print_the_failure_once(tmp_path, monkeypatch):
+    import traceback
+
+    monkeypatch.delenv("CNNLAB_OFFLINE")
+    spec = toy_spec(tmp_path, mirrors=((tmp_path / "gone").as_uri() + "/",))
+    with pytest.raises(DatasetNotFoundError) as info:
+        find_dataset_files(spec)
+    printed = "".join(traceback.format_exception(info.value))
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert printed.count("could be reached") == 1  # the reason is in the one message, not in a chained traceback
