@@ -337,8 +337,7 @@ class Dot(_Merge):
         return (batch,) + (rest or (1,))
 
     def get_config(self):
-        axes = self.axes if isinstance(self.axes, int) else tuple(self.axes)
-        return {**super().get_config(), "axes": axes, "normalize": self.normalize}
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}  # as given, as Keras
 
 
 def _functional(layer_cls: type, doc_example: str):
