@@ -31,11 +31,26 @@ from cnnlab import (  # noqa: E402
 from cnnlab.layers import Input  # noqa: E402
 from cnnlab.models import Model, Sequential, load_model  # noqa: E402
 from cnnlab.variables import Variable  # noqa: E402
+from cnnlab.tf_names import (  # noqa: E402  the eager TensorFlow names tutorials use (import cnnlab as tf)
+    GradientTape,
+    argmax,
+    math,
+    maximum,
+    minimum,
+    newaxis,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_sum,
+    squeeze,
+)
 from cnnlab._keras_alias import install_keras_alias  # noqa: E402
 
 keras = install_keras_alias(__name__)  # `tf.keras.layers`, `from cnnlab.keras import layers`: cnnlab itself
 
 __all__ = [
+    "GradientTape", "argmax", "math", "maximum", "minimum", "newaxis", "reduce_max", "reduce_mean", "reduce_min",
+    "reduce_sum", "squeeze",
     "Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
     "initializers", "inspect", "keras", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "saving", "utils", "__version__",

@@ -60,6 +60,10 @@ class NotCompiledError(CnnlabError, RuntimeError):
     """``fit``/``evaluate`` called before ``compile``."""
 
 
+class TapeError(CnnlabError, RuntimeError):
+    """A ``GradientTape`` used in a way TensorFlow refuses too (a second gradient from a non-persistent tape)."""
+
+
 class StrategyUnavailableError(CnnlabError, RuntimeError):
     """A distribution strategy that cannot run on this installation."""
 
