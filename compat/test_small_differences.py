@@ -64,3 +64,14 @@ def test_model_checkpoint_verbose_message_matches_keras(tmp_path, capsys):
         messages[name] = re.sub(r"\d+\.\d+", "<loss>", out.replace(name, "<name>"))
     assert messages["cnnlab"] == messages["keras"]
     assert "improved from None" in messages["keras"]  # Keras 3.15 (tf.keras 2 printed inf)
+
+
+def test_subclassed_summary_after_a_first_evaluate_shows_no_batch_size_as_keras():
+    keras.backend.clear_session()
+    reset_names()
+    k_model, c_model = _subclassed(keras), _subclassed(cnnlab)
+    x, y = _data()
+    for k, model in ((keras, k_model), (cnnlab, c_model)):
+        model.compile("adam", k.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.evaluate(x, y, batch_size=16, verbose=0)
+    assert _summary(c_model) == _summary(k_model)

@@ -446,10 +446,7 @@ class Trainer:
         if self._sync is not None:
             adapter = self._sync.distribute_data(adapter, training=True)
             val = None if val is None else self._sync.distribute_data(val, training=False)
-        if not self.built:  # a subclassed model creates its weights on the first batch
-            with torch.no_grad():
-                self(adapter.first_inputs(), training=False)
-            self._built_symbolically = True  # where Keras builds with batch None: summary() shows None
+        self._build_before_the_loop(adapter)
         self._prepare_training()
         callbacks = self._callbacks(callbacks, verbose, epochs, adapter, in_fit=True)
         self.stop_training = False
@@ -521,9 +518,18 @@ class Trainer:
         self._sync = _replica_sync()
         if self._sync is not None:
             adapter = self._sync.distribute_data(adapter, training=False)
+        self._build_before_the_loop(adapter)
         logs = self._evaluate_adapter(adapter, self._callbacks(callbacks, verbose, 1, adapter, in_fit=False))
         self._sync = None
         return logs if return_dict else _unpack(logs)
+
+    def _build_before_the_loop(self, adapter) -> None:
+        """A subclassed model creates its weights on the first batch, where Keras's fit and evaluate build it
+        symbolically (batch None): summary() then shows None as the batch axis, as Keras's does."""
+        if not self.built:
+            with torch.no_grad():
+                self(adapter.first_inputs(), training=False)
+            self._built_symbolically = True
 
     def _evaluate_adapter(self, adapter, callbacks) -> dict:
         callbacks.on_test_begin()

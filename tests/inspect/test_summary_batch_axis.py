@@ -32,6 +32,12 @@ def test_first_call_by_fit_shows_batch_none():
     assert [row.output_shape for row in summary_rows(model)] == [(None, 4, 4, 2), (None, 32), (None, 2)]
 
 
+def test_first_call_by_evaluate_shows_batch_none():
+    model = compiled()
+    model.evaluate(*data(10), batch_size=4, verbose=0)  # Keras builds it symbolically before evaluating too
+    assert [row.output_shape for row in summary_rows(model)] == [(None, 4, 4, 2), (None, 32), (None, 2)]
+
+
 def test_first_eager_call_keeps_its_batch_even_after_fit():
     model = compiled()
     model(data(2)[0])
