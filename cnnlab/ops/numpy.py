@@ -173,12 +173,17 @@ def median(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
 def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False) -> torch.Tensor:
     """Quantiles ``q`` in [0, 1] over ``axis``, like ``numpy.quantile``."""
     choice_arg(method, ("linear", "lower", "higher", "midpoint", "nearest"), "quantile", "method")
+    return _quantile_over_axes(torch.quantile, x, q, axis, method, keepdims)
+
+
+def _quantile_over_axes(kernel, x: Any, q: Any, axis: Any, method: str, keepdims: bool) -> torch.Tensor:
+    """``kernel`` (torch.quantile or nanquantile) over several axes at once: they are moved last and flattened."""
     t = to_float(x)
     qs = convert_to_tensor(q).to(device=t.device, dtype=t.dtype)
     axes = _dims(t, axis)
     moved = torch.movedim(t, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[: t.dim() - len(axes)] + (-1,))
-    out = torch.quantile(flat, qs, dim=-1, interpolation=method)
+    out = kernel(flat, qs, dim=-1, interpolation=method)
     if keepdims:
         kept = [1 if d in {a % t.dim() for a in axes} else s for d, s in enumerate(t.shape)]
         out = out.reshape(qs.shape + tuple(kept))
@@ -236,16 +241,7 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
 
 def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False) -> torch.Tensor:
     """Quantiles with NaN values left out."""
-    t = to_float(x)
-    qs = convert_to_tensor(q).to(device=t.device, dtype=t.dtype)
-    axes = _dims(t, axis)
-    moved = torch.movedim(t, axes, tuple(range(-len(axes), 0)))
-    flat = moved.reshape(moved.shape[: t.dim() - len(axes)] + (-1,))
-    out = torch.nanquantile(flat, qs, dim=-1, interpolation=method)
-    if keepdims:
-        kept = [1 if d in {a % t.dim() for a in axes} else s for d, s in enumerate(t.shape)]
-        out = out.reshape(qs.shape + tuple(kept))
-    return out
+    return _quantile_over_axes(torch.nanquantile, x, q, axis, method, keepdims)
 
 
 def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False) -> torch.Tensor:
