@@ -779,19 +779,48 @@ def has_added_losses() -> bool:
 
 
 class EagerTensor(torch.Tensor):
-    """What an outermost layer or model call returns when it requires grad: a torch tensor that also answers
-    ``.numpy()`` (as TensorFlow's eager tensors do). It computes and back-propagates like a plain tensor."""
+    """What an outermost layer or model call hands to the user when a plain tensor would not answer ``.numpy()``
+    (it requires grad, or lives on a GPU): a torch tensor that answers ``.numpy()`` as TensorFlow's eager
+    tensors do. It computes and back-propagates like a plain tensor, and what is computed from it is an
+    ``EagerTensor`` too (Grad-CAM's ``heatmap = conv_output @ pooled_grads`` then ``heatmap.numpy()``).
 
-    __torch_function__ = torch._C._disabled_torch_function_impl
+    ``fit``/``evaluate``/``predict`` never see one: their loops take plain tensors (see :func:`plain_outputs`).
+    """
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        return self.detach().cpu().numpy()
+        with torch._C.DisableTorchFunctionSubclass():
+            value = self.detach().cpu()
+            if value.dtype in (torch.bfloat16, torch.float8_e4m3fn, torch.float8_e5m2):
+                value = value.float()  # NumPy has no bfloat16: its values read exactly as float32
+            return value.numpy()
+
+    def eval(self, *args, **kwargs):  # noqa: A003  TF1's Tensor.eval()
+        from cnnlab.errors import GraphModeError
+
+        raise GraphModeError(
+            "tensor.eval() is TensorFlow 1 graph mode, which cnnlab does not have: tensors are eager and already "
+            "hold their values (as in TensorFlow 2). Write `tensor.numpy()` instead of `tensor.eval()` (or "
+            "`sess.run(tensor)`).")
+
+
+_HAND_OUT = [True]  # False inside fit/evaluate/predict: their loops keep plain tensors (no per-op dispatch)
+
+
+@contextlib.contextmanager
+def plain_outputs():
+    """Calls inside return plain torch tensors (the training loops: EagerTensor's per-op dispatch costs time)."""
+    previous, _HAND_OUT[0] = _HAND_OUT[0], False
+    try:
+        yield
+    finally:
+        _HAND_OUT[0] = previous
 
 
 def _hand_out(outputs):
-    """Outputs of an outermost call, with tensors that require grad as :class:`EagerTensor`."""
+    """Outputs of an outermost call, with tensors that would not answer ``.numpy()`` as :class:`EagerTensor`."""
     if type(outputs) is torch.Tensor:
-        if outputs.requires_grad and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
+        if (outputs.requires_grad or outputs.device.type != "cpu") and _HAND_OUT[0] \
+                and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
             # Retag the tensor itself: as_subclass would make a new autograd node, and the gradient with respect
             # to a handed-out intermediate output (Model(inputs, [conv_output, preds]), Grad-CAM) would be None.
             outputs.__class__ = EagerTensor

@@ -3,8 +3,11 @@
 - NumPy arrays and tensors become one tensor on the device, once; batches are
   index slices of a per-epoch permutation drawn from torch's global RNG (so
   seeding repeats a run and ``BackupAndRestore`` can restore it).
-- Python iterables/generators of ``(x, y[, sample_weight])`` and
-  ``torch.utils.data.DataLoader`` objects are converted batch by batch.
+- Python iterables/generators of ``(x, y[, sample_weight])``,
+  ``torch.utils.data.DataLoader`` objects and :class:`cnnlab.data.Dataset`
+  pipelines are converted batch by batch.
+
+:mod:`cnnlab.training.epoch_iterator` chooses among them; the trainer sees only it.
 """
 
 from __future__ import annotations
@@ -186,8 +189,7 @@ class IterableAdapter:
             first, self._peeked = self._peeked, None
             yield first
             count = 1
-        # A generator can only be walked once: keep consuming it across epochs, as Keras does.
-        elif self._iterator is None or hasattr(self.data, "__len__") or isinstance(self.data, torch.utils.data.DataLoader):
+        elif self._iterator is None or self._fresh_each_epoch():
             self._iterator = iter(self.data)
         while self.steps is None or count < self.steps:
             try:
@@ -199,9 +201,17 @@ class IterableAdapter:
                         "The data iterator yielded no batches. A generator is used up after one pass: pass a "
                         "list, a DataLoader, or an infinite generator with steps_per_epoch=..."
                     ) from None
+                self._ran_out(count)
                 return
             yield self._convert(batch)
             count += 1
+
+    def _fresh_each_epoch(self) -> bool:
+        # A generator can only be walked once: keep consuming it across epochs, as Keras does.
+        return hasattr(self.data, "__len__") or isinstance(self.data, torch.utils.data.DataLoader)
+
+    def _ran_out(self, count: int) -> None:
+        """The data ended after ``count`` batches of this epoch (a list or DataLoader simply ends)."""
 
     def _convert(self, batch) -> tuple:
         if isinstance(batch, dict):
@@ -222,6 +232,49 @@ class IterableAdapter:
         if self.class_weight is not None and y is not None:
             sw = self.class_weight.weights_for(y, sw)
         return x, y, sw
+
+
+class DatasetAdapter(IterableAdapter):
+    """Batches from a :class:`cnnlab.data.Dataset` or ``PyDataset``: sized by ``cardinality()``.
+
+    Each element is unpacked as Keras does: a tuple is ``(x, y[, sample_weight])``, anything else (a tensor,
+    a dict of named inputs) is ``x``. Without ``steps`` every epoch starts the dataset afresh (so it
+    reshuffles); with ``steps`` the dataset is walked on across epochs, as Keras walks a ``tf.data`` dataset.
+    """
+
+    def __init__(self, data, device: torch.device, steps: int | None, has_targets: bool, class_weight, what: str):
+        self.what = what
+        cardinality = int(data.cardinality())
+        if cardinality == INFINITE and steps is None:
+            raise ConfigError(
+                f"{what}: the dataset is infinite (it repeats forever), so an epoch never ends. Pass the number "
+                f"of batches per epoch: {'steps_per_epoch' if what == 'fit' else 'steps'}=... (as in Keras), or "
+                "repeat it a finite number of times, e.g. dataset.repeat(3). Received: cardinality=INFINITE")
+        super().__init__(data, device, steps, has_targets, class_weight)
+        known = cardinality if cardinality >= 0 else None
+        self.full_steps = steps if known is None else known if steps is None else min(steps, known)
+
+    def _fresh_each_epoch(self) -> bool:
+        return self.steps is None
+
+    def _ran_out(self, count: int) -> None:
+        if self.steps is not None and count < self.steps:
+            from cnnlab.training.epoch_iterator import warn_ran_out
+
+            warn_ran_out(self.what)
+
+    def _convert(self, batch) -> tuple:
+        if isinstance(batch, list):
+            batch = tuple(batch)
+        if not isinstance(batch, tuple):
+            batch = (batch,)
+        if not 1 <= len(batch) <= 3:
+            raise DataError(f"{self.what}: each dataset element must be x, (x,), (x, y) or (x, y, sample_weight); "
+                            f"got a tuple of {len(batch)} items. Received: element of length {len(batch)}")
+        return super()._convert(batch)
+
+
+INFINITE = -1  # tf.data's cardinality of a dataset that repeats forever
 
 
 def split_validation(x, y, sample_weight, fraction: float):
@@ -277,14 +330,6 @@ def unpack_validation_data(validation_data) -> tuple:
             f"of batches. Received: validation_data of type {type(validation_data).__name__} and length {size}"
         )
     return validation_data, None, None
-
-
-def logs_to_floats(logs: dict) -> dict:
-    """Read 0-d tensors as floats with one host sync (epoch end only)."""
-    if not logs:
-        return {}
-    values = torch.stack([v.detach().to(torch.float64).reshape(()) for v in logs.values()]).tolist()
-    return dict(zip(logs, values))
 
 
 def concat_outputs(outputs: list):

@@ -1,7 +1,8 @@
 """Training, evaluation and prediction methods of ``Model`` (Keras's ``compile``/``fit``/...).
 
-The loop is split as in Keras: adapters (``data_adapters.py``) yield batches,
-``train_step``/``test_step``/``predict_step`` compute, callbacks observe.
+The loop is split as in Keras: one epoch iterator (``epoch_iterator.py``) owns
+data intake and yields batches, ``train_step``/``test_step``/``predict_step``
+compute, callbacks observe.
 Losses and metrics accumulate on the device; they are read (a host sync)
 only at epoch end or when the progress bar redraws.
 """
@@ -17,8 +18,10 @@ from cnnlab.errors import ConfigError, DataError, NotCompiledError
 from cnnlab import _warnings
 from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
-from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
-from cnnlab.training.checks import check_labels, class_weight_table, positive, verbosity
+from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
+from cnnlab.training.progress import logs_to_floats
+from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes, plain_outputs
+from cnnlab.training.checks import positive, verbosity
 
 # Output activations whose loss can be computed from the pre-activation logits.
 _LOGIT_ACTIVATIONS = {"softmax": ("SparseCategoricalCrossentropy", "CategoricalCrossentropy"),
@@ -360,50 +363,11 @@ class Trainer:
             layer.activity_regularizer is not None for layer in [self, *self._all_sublayers()])
 
     # --------------------------------------------------------------------- data
-    def _arrays(self, x, y, sample_weight, what: str, check: bool = True):
-        """In-memory arrays to device tensors, checked once (lengths, NaN, labels)."""
-        device = self.device
-        x_t = da.map_structure(x, lambda a: da.to_device_tensor(a, "x", device))
-        if check:
-            for leaf in da.leaves(x):
-                da.warn_if_unscaled(leaf, "x")
-            for leaf in da.leaves(x_t):
-                da.check_finite(leaf, "x")
-        if da.num_samples(x_t) == 0:
-            raise DataError(f"{what}: x is empty (0 samples). Pass at least one sample.")
-        y_t = None
-        if y is not None:
-            y = y if da.is_array(y) else da.as_array(y, "y")
-            y_t = da.map_structure(y, lambda a: da.to_device_tensor(a, "y", device, labels=True))
-            nx, ny = da.num_samples(x_t, "x"), da.num_samples(y_t, "y")
-            if nx != ny:
-                raise DataError(
-                    f"{what}: x and y must have the same number of samples; got {nx} inputs and {ny} labels. "
-                    f"Check that they come from the same split (e.g. x_train with y_train). "
-                    f"Received: len(x)={nx}, len(y)={ny}"
-                )
-            if check and self._compiled_loss is not None:
-                check_labels(self, y_t, what)
-        sw_t = None if sample_weight is None else da.to_device_tensor(sample_weight, "sample_weight", device)
-        if sw_t is not None and da.num_samples(sw_t) != da.num_samples(x_t):
-            raise DataError(f"{what}: sample_weight must have one weight per sample; got {da.num_samples(sw_t)} "
-                            f"for {da.num_samples(x_t)} samples. Received: sample_weight of shape {tuple(sw_t.shape)}")
-        return x_t, y_t, sw_t
-
-    def _adapter(self, x, y, sample_weight, batch_size, shuffle, steps, what, class_weight=None):
-        if da.is_array(x):
-            # Without a compiled loss, the loss may come from add_loss alone and need no labels (as in Keras).
-            if y is None and what != "predict" and getattr(self, "_compiled_loss", None) is not None:
-                raise DataError(f"{what}: y is missing. Pass labels: model.{what}(x, y).")
-            return da.ArrayAdapter(*self._arrays(x, y, sample_weight, what), batch_size, shuffle, steps)
-        return da.make_adapter(x, y, sample_weight, batch_size, shuffle, steps, self.device, what != "predict",
-                               what, class_weight=class_weight)
-
-    def _callbacks(self, callbacks, verbose, epochs, adapter, in_fit: bool):
+    def _callbacks(self, callbacks, verbose, epochs, data: EpochIterator, in_fit: bool):
         from cnnlab.callbacks import CallbackList
 
         return CallbackList(callbacks, add_history=in_fit, add_progbar=verbose != 0, model=self, epochs=epochs,
-                            steps=getattr(adapter, "full_steps", None), verbose=verbose)
+                            steps=data.num_batches, verbose=verbose)
 
     # ---------------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -424,31 +388,14 @@ class Trainer:
         epochs = positive("epochs", epochs)
         validation_freq = positive("validation_freq", validation_freq)
         verbose = verbosity(verbose)
-        if validation_split and validation_data is not None:
-            validation_split = 0.0  # Keras: validation_data wins
-        if class_weight is not None and da.is_array(x):
-            sample_weight = class_weight_table(class_weight, y, self).weights_for(y, sample_weight)
-            class_weight = None
-        val = None
-        if validation_split:
-            if not da.is_array(x):
-                raise ConfigError("fit: validation_split works with arrays only; pass validation_data=(x_val, y_val) "
-                                  f"for generators and DataLoaders. Received: validation_split={validation_split!r}")
-            (x, y, sample_weight), (vx, vy, vsw) = da.split_validation(x, y, sample_weight, validation_split)
-            val = self._adapter(vx, vy, vsw, validation_batch_size or batch_size, False, validation_steps, "fit")
-        elif validation_data is not None:
-            vx, vy, vsw = da.unpack_validation_data(validation_data)
-            val = self._adapter(vx, vy, vsw, validation_batch_size or batch_size, False, validation_steps,
-                                "fit (validation_data)")
-        cw = None if class_weight is None else class_weight_table(class_weight, None, self)
-        adapter = self._adapter(x, y, sample_weight, batch_size, bool(shuffle), steps_per_epoch, "fit", cw)
         self._sync = _replica_sync()
-        if self._sync is not None:
-            adapter = self._sync.distribute_data(adapter, training=True)
-            val = None if val is None else self._sync.distribute_data(val, training=False)
-        self._build_before_the_loop(adapter)
+        data, val = fit_iterators(self, x, y, sample_weight, batch_size=batch_size, shuffle=bool(shuffle),
+                                  steps=steps_per_epoch, class_weight=class_weight, validation_split=validation_split,
+                                  validation_data=validation_data, validation_batch_size=validation_batch_size,
+                                  validation_steps=validation_steps, sync=self._sync)
+        self._build_before_the_loop(data)
         self._prepare_training()
-        callbacks = self._callbacks(callbacks, verbose, epochs, adapter, in_fit=True)
+        callbacks = self._callbacks(callbacks, verbose, epochs, data, in_fit=True)
         self.stop_training = False
         self._resume_epoch = None
         callbacks.on_train_begin()
@@ -458,9 +405,9 @@ class Trainer:
         logs = {}
         try:
             while epoch < epochs and not self.stop_training:
-                logs = self._run_epoch(epoch, adapter, callbacks)
+                logs = self._run_epoch(epoch, data, callbacks)
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_adapter(val, callbacks)
+                    val_logs = self._evaluate_loop(val, callbacks)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 callbacks.on_epoch_end(epoch, logs)
                 if self._sync is not None:  # every replica stops at the same epoch
@@ -474,14 +421,15 @@ class Trainer:
         self._sync = None
         return callbacks.history
 
-    def _run_epoch(self, epoch: int, adapter, callbacks) -> dict:
+    def _run_epoch(self, epoch: int, data: EpochIterator, callbacks) -> dict:
         callbacks.on_epoch_begin(epoch)
         self.reset_metrics()
         ran = False
-        for step, batch in enumerate(adapter):
+        for step, batch in data:
             callbacks.on_train_batch_begin(step)
             if self._sync is None or _batch_len(batch[0]):
-                batch_logs = self.train_step(_pack(batch))
+                with plain_outputs():
+                    batch_logs = self.train_step(_pack(batch))
             else:  # an empty shard of the last batch still joins the all-reduce
                 batch_logs = self._sync.idle_step(self)
             ran = True
@@ -494,7 +442,7 @@ class Trainer:
             raise DataError("fit: the training data yielded no batches. Check the data and steps_per_epoch.")
         if self._sync is not None:
             self._sync.end_epoch(self, self.metrics)
-        return da.logs_to_floats(self._metrics_result_or_logs(batch_logs))
+        return logs_to_floats(self._metrics_result_or_logs(batch_logs))
 
     def _metrics_result_or_logs(self, logs) -> dict:
         """The metrics' results when a step's logs name exactly them; else the logs a custom step returned."""
@@ -514,37 +462,37 @@ class Trainer:
         self._require_compiled("evaluate")
         batch_size = positive("batch_size", 32 if batch_size is None else batch_size)
         verbose = verbosity(verbose)
-        adapter = self._adapter(x, y, sample_weight, batch_size, False, steps, "evaluate")
         self._sync = _replica_sync()
-        if self._sync is not None:
-            adapter = self._sync.distribute_data(adapter, training=False)
-        self._build_before_the_loop(adapter)
-        logs = self._evaluate_adapter(adapter, self._callbacks(callbacks, verbose, 1, adapter, in_fit=False))
+        data = EpochIterator(self, x, y, sample_weight, batch_size=batch_size, steps=steps, what="evaluate",
+                             sync=self._sync)
+        self._build_before_the_loop(data)
+        logs = self._evaluate_loop(data, self._callbacks(callbacks, verbose, 1, data, in_fit=False))
         self._sync = None
         return logs if return_dict else _unpack(logs)
 
-    def _build_before_the_loop(self, adapter) -> None:
+    def _build_before_the_loop(self, data: EpochIterator) -> None:
         """A subclassed model creates its weights on the first batch, where Keras's fit and evaluate build it
         symbolically (batch None): summary() then shows None as the batch axis, as Keras's does."""
         if not self.built:
             with torch.no_grad():
-                self(adapter.first_inputs(), training=False)
+                self(data.first_inputs(), training=False)
             self._built_symbolically = True
 
-    def _evaluate_adapter(self, adapter, callbacks) -> dict:
+    def _evaluate_loop(self, data, callbacks) -> dict:
         callbacks.on_test_begin()
         self.reset_metrics()
         batch_logs = None
         with torch.no_grad():
-            for step, batch in enumerate(adapter):
+            for step, batch in data:
                 callbacks.on_test_batch_begin(step)
-                batch_logs = self.test_step(_pack(batch))
+                with plain_outputs():
+                    batch_logs = self.test_step(_pack(batch))
                 callbacks.on_test_batch_end(step, batch_logs)
         if batch_logs is None:
             raise DataError("evaluate: the data yielded no batches. Check the data and steps.")
         if self._sync is not None:
             self._sync.reduce_metric_states(self.metrics)
-        logs = da.logs_to_floats(self._metrics_result_or_logs(batch_logs))
+        logs = logs_to_floats(self._metrics_result_or_logs(batch_logs))
         self.reset_metrics()
         callbacks.on_test_end(logs)
         return logs
@@ -558,18 +506,15 @@ class Trainer:
         """
         batch_size = positive("batch_size", 32 if batch_size is None else batch_size)
         verbose = verbosity(verbose)
-        if da.is_array(x):
-            x_t = da.map_structure(x, lambda a: da.to_device_tensor(a, "x", self.device))
-            adapter = da.ArrayAdapter(x_t, None, None, batch_size, False, steps)
-        else:
-            adapter = da.make_adapter(x, None, None, batch_size, False, steps, self.device, False, "predict")
-        cbs = self._callbacks(callbacks, verbose, 1, adapter, in_fit=False)
+        data = EpochIterator(self, x, batch_size=batch_size, steps=steps, what="predict", check=False)
+        cbs = self._callbacks(callbacks, verbose, 1, data, in_fit=False)
         cbs.on_predict_begin()
         outputs = []
         with torch.inference_mode():
-            for step, batch in enumerate(adapter):
+            for step, batch in data:
                 cbs.on_predict_batch_begin(step)
-                out = self.predict_step(batch)
+                with plain_outputs():
+                    out = self.predict_step(batch)
                 outputs.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
@@ -581,13 +526,12 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns ``[loss, *metrics]`` for that batch."""
         self._require_compiled("train_on_batch")
-        if class_weight is not None:
-            sample_weight = class_weight_table(class_weight, y, self).weights_for(y, sample_weight)
-        batch = self._arrays(x, y, sample_weight, "train_on_batch")
+        batch = one_batch(self, x, y, sample_weight, class_weight, "train_on_batch")
         if self._trainable_params is None:
             self._prepare_training()
         self.reset_metrics()
-        logs = da.logs_to_floats(self.train_step(_pack(batch)))
+        with plain_outputs():
+            logs = logs_to_floats(self.train_step(_pack(batch)))
         return logs if return_dict else _unpack(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -595,15 +539,16 @@ class Trainer:
         from cnnlab.callbacks import CallbackList
 
         self._require_compiled("test_on_batch")
-        batch = self._arrays(x, y, sample_weight, "test_on_batch")
-        logs = self._evaluate_adapter([batch], CallbackList(None, add_history=False))
+        batch = one_batch(self, x, y, sample_weight, what="test_on_batch")
+        logs = self._evaluate_loop([(0, batch)], CallbackList(None, add_history=False))
         return logs if return_dict else _unpack(logs)
 
     def predict_on_batch(self, x):
         """Outputs for one batch, as NumPy."""
-        x_t = da.map_structure(x, lambda a: da.to_device_tensor(a, "x", self.device))
+        x_t, _, _ = one_batch(self, x, what="predict_on_batch")
         with torch.inference_mode():
-            return da.concat_outputs([self.predict_step((x_t,))])
+            with plain_outputs():
+                return da.concat_outputs([self.predict_step((x_t,))])
 
 
 def _replica_sync():

@@ -23,7 +23,6 @@ from cnnlab import layers  # noqa: E402
 # tf.GradientTape works; the example's last step calls heatmap.numpy() on a tensor derived from a model output that
 # requires grad, which torch refuses. Tensors that always answer .numpy() (the tf facade's tensor type) are issue
 # #14. Strict, so the marker must go when these steps pass.
-TF_TENSOR_PENDING = "tensors derived from model outputs do not answer .numpy() yet (issue #14)"
 
 img_size = (64, 64)
 last_conv_layer_name = "block14_sepconv2_act"
@@ -100,7 +99,6 @@ def test_image_helpers_load_resize_and_batch(img_path):
     assert array.dtype == np.float32
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=TF_TENSOR_PENDING)
 def test_heatmap_of_the_top_class_matches_the_cam_formula(img_path):
     img_array = preprocess_input(get_img_array(img_path, size=img_size))
     model = model_builder()
@@ -116,7 +114,6 @@ def test_heatmap_of_the_top_class_matches_the_cam_formula(img_path):
     np.testing.assert_allclose(heatmap, _cam_reference(model, img_array, int(np.argmax(preds[0]))), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=TF_TENSOR_PENDING)
 def test_heatmap_for_a_chosen_class_and_superimposed_image(img_path, tmp_path):
     img_array = preprocess_input(get_img_array(img_path, size=img_size))
     model = model_builder()
