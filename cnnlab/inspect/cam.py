@@ -19,32 +19,19 @@ from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.inspect.figures import (IMAGE_CONV_LAYERS, as_batch, as_display_image, class_label, find_layer, finish,
                                     new_figure, require_built)
 from cnnlab.inspect.tracing import forward_hooks, last_called_leaf, tensors_in
-
-LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
-
-
-def _output_activation(layer) -> str | None:
-    if type(layer).__name__ == "Softmax":
-        return "softmax"
-    return getattr(getattr(layer, "activation", None), "__name__", None)
-
+from cnnlab.layers.logits import emitting_logits, logit_activation, output_layer
 
 @contextlib.contextmanager
 def scores_before_activation(model, batch: torch.Tensor):
     """While the block runs, an output layer ending in softmax/sigmoid returns its logits instead."""
-    find = getattr(model, "_output_layer", None)
-    layer = find() if find is not None else None
+    layer = output_layer(model)
     if layer is None or not hasattr(layer, "_emit_logits"):
         layer = last_called_leaf(model, batch[:1])
-    if layer is None or not hasattr(layer, "_emit_logits") or _output_activation(layer) not in LOGIT_ACTIVATIONS:
+    if logit_activation(layer) is None:
         yield
         return
-    before = layer._emit_logits
-    layer._emit_logits = True
-    try:
+    with emitting_logits(layer):
         yield
-    finally:
-        layer._emit_logits = before
 
 
 def _first(output) -> torch.Tensor:

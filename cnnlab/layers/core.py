@@ -301,10 +301,3 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
-
-
-def output_activation_name(layer: Layer) -> str | None:
-    """Name of the activation a layer applies last ('softmax', 'sigmoid', ...), if it has one."""
-    fn = getattr(layer, "activation", None)
-    return getattr(fn, "__name__", None) if hasattr(layer, "_emit_logits") else None
-

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError, DataError, NotCompiledError
 from cnnlab import _warnings
+from cnnlab.layers.logits import emitting_logits, logit_activation, output_layer
 from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
@@ -23,8 +24,8 @@ from cnnlab.training.progress import logs_to_floats
 from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes, plain_outputs
 from cnnlab.training.checks import positive, verbosity
 
-# Output activations whose loss can be computed from the pre-activation logits.
-_LOGIT_ACTIVATIONS = {"softmax": ("SparseCategoricalCrossentropy", "CategoricalCrossentropy"),
+# The losses each output activation's logits can feed directly.
+_LOGIT_LOSSES = {"softmax": ("SparseCategoricalCrossentropy", "CategoricalCrossentropy"),
                       "sigmoid": ("BinaryCrossentropy",)}
 
 
@@ -249,13 +250,7 @@ class Trainer:
 
     # -------------------------------------------------------------------- steps
     def _output_layer(self):
-        stack = getattr(self, "_stack", None)
-        if stack:
-            return stack[-1]
-        outputs = getattr(self, "_outputs", None)
-        if outputs and len(outputs) == 1:
-            return outputs[0].node.layer
-        return None
+        return output_layer(self)
 
     def _logits_loss(self):
         """``(loss on logits, activation)`` when the model ends in softmax/sigmoid and the loss allows it."""
@@ -263,21 +258,10 @@ class Trainer:
         if loss is None or loss.single is None:
             return None
         layer = self._output_layer()
-        fn = getattr(layer, "activation", None)
-        act = getattr(fn, "__name__", None)
-        if hasattr(layer, "_emit_logits") and type(loss.single).__name__ in _LOGIT_ACTIVATIONS.get(act, ()) \
-                and not getattr(loss.single, "from_logits", True):
-            return _plain_cross_entropy(loss.single.with_logits()), fn
+        act = logit_activation(layer) if callable(getattr(layer, "activation", None)) else None
+        if type(loss.single).__name__ in _LOGIT_LOSSES.get(act, ()) and not getattr(loss.single, "from_logits", True):
+            return _plain_cross_entropy(loss.single.with_logits()), layer.activation
         return None
-
-    @contextlib.contextmanager
-    def _emitting_logits(self):
-        state = self._output_layer().__dict__  # plain attribute, set directly: this runs at every step
-        state["_emit_logits"] = True
-        try:
-            yield
-        finally:
-            state["_emit_logits"] = False
 
     def _forward(self, x, training: bool):
         forward = self
@@ -314,7 +298,7 @@ class Trainer:
         fast = self._fast_logits
         if fast is not None and self._output_layer().activation is fast[1]:
             loss_fn, activation = fast
-            with self._emitting_logits():
+            with emitting_logits(self._output_layer()):
                 z = self._forward(x, training=True)
             loss = loss_fn(y, z, sample_weight)
             if self._has_penalties or has_added_losses():
