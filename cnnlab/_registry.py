@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self
 
+from cnnlab._object_registration import find_object
 from cnnlab.errors import ArgumentTypeError, ConfigError, unknown_name
 
 
@@ -109,8 +110,6 @@ class Registry:
                 f"a saved {self.kind} must be a dict with 'class_name' and 'config'. Received: {self.kind}={config!r}"
             )
         name = str(config["class_name"])
-        from cnnlab.saving import find_object  # registered classes and custom_object_scope, after custom_objects
-
         table = {**self.classes, **dict(custom_objects or {})}
         found = (dict(custom_objects or {}).get(name) or find_object(name, config.get("registered_name"))
                  or table.get(name) or self.load_aliases.get(name.strip().lower()))

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from cnnlab._object_registration import find_object, registered_name_or_none
 from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, unknown_name
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
@@ -258,8 +259,6 @@ def names() -> list[str]:
 def _lookup(name: str, custom_objects: Mapping[str, Any] | None, where: str) -> Activation:
     if custom_objects and name in custom_objects:
         return custom_objects[name]
-    from cnnlab.saving import find_object  # @register_keras_serializable functions and custom_object_scope
-
     fn = find_object(name, name) or _REGISTRY.get(name.strip().lower())
     if fn is None:
         raise unknown_name("activation", name, list(_REGISTRY) + list(custom_objects or ()), where)
@@ -322,10 +321,9 @@ def serialize(fn: Activation) -> str:
     name = getattr(fn, "__name__", None)
     if name is not None and _REGISTRY.get(name) is fn:
         return name
-    from cnnlab.saving import _NAMES
-
-    if fn in _NAMES:  # registered with @register_keras_serializable: saved as "package>name"
-        return _NAMES[fn]
+    registered = registered_name_or_none(fn)
+    if registered is not None:  # registered with @register_keras_serializable: saved as "package>name"
+        return registered
     raise ConfigError(
         f"activation {fn!r} is not a built-in activation, so it cannot be saved by name alone. "
         f"Keep it in your code and pass it when loading: custom_objects={{'{name or 'my_activation'}': fn}}. "

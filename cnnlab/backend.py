@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import torch
 
-from cnnlab.errors import ArgumentTypeError, ConfigError, did_you_mean
+from cnnlab.errors import ArgumentTypeError, ConfigError, did_you_mean, unknown_name
 
 DEVICE_ENV_VAR = "CNNLAB_DEVICE"
 # Keras backend default fuzz factor, keras.backend.epsilon().
@@ -47,12 +47,41 @@ def epsilon() -> float:
     return KERAS_EPSILON
 
 
+# Keras dtype names and their torch dtypes; cnnlab.ops converts with these tables too.
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
+    "uint8": torch.uint8, "uint16": torch.uint16, "uint32": torch.uint32, "uint64": torch.uint64,
+    "int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "bool": torch.bool,
+    "complex64": torch.complex64, "complex128": torch.complex128,
+}
+KERAS_DTYPES = {v: k for k, v in TORCH_DTYPES.items()}
+# Python types as Keras sees them (keras/src/backend/common/dtypes.py): ints are int32, floats floatx.
+PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", complex: "complex64"}
+
+
+def keras_dtype_name(dtype, op: str = "ops", arg: str = "dtype") -> str:
+    """Return Keras's name for ``dtype`` (``None`` -> ``floatx()``); ``op`` and ``arg`` name the caller in errors."""
+    if dtype is None:
+        return floatx()
+    if isinstance(dtype, torch.dtype):
+        name = KERAS_DTYPES.get(dtype)
+    elif dtype in PYTHON_DTYPES:
+        name = PYTHON_DTYPES[dtype]
+    else:
+        try:
+            name = np.dtype(getattr(dtype, "name", dtype)).name
+        except TypeError:
+            name = None
+        name = {"float": "float32", "int": "int32"}.get(dtype, name) if isinstance(dtype, str) else name
+    if name not in TORCH_DTYPES:
+        raise unknown_name("dtype", dtype, TORCH_DTYPES, where=f"{op} argument {arg}")
+    return name
+
+
 @functools.lru_cache(maxsize=1)
 def standardize_dtype(dtype) -> str:
     """Keras's dtype name (``"float32"``, ``"int64"``, ...) of a torch/NumPy dtype or a name, as ``keras.backend``."""
-    from cnnlab.ops._convert import standardize_dtype as _standardize
-
-    return _standardize(dtype, op="backend.standardize_dtype")
+    return keras_dtype_name(dtype, op="backend.standardize_dtype")
 
 
 def _mps_works() -> bool:

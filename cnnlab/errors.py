@@ -52,6 +52,10 @@ class FileFormatError(CnnlabError, ValueError):
     """A file that is corrupt, truncated, foreign or unsafe."""
 
 
+class UnsafeArchiveError(FileFormatError):
+    """An archive member that would escape its folder, is a link or device, or would expand too far."""
+
+
 class UnknownNameError(ConfigError):
     """A name (activation, initializer, optimizer, loss, ...) that does not exist."""
 
@@ -62,6 +66,10 @@ class NotCompiledError(CnnlabError, RuntimeError):
 
 class TapeError(CnnlabError, RuntimeError):
     """A ``GradientTape`` used in a way TensorFlow refuses too (a second gradient from a non-persistent tape)."""
+
+
+class GraphModeError(CnnlabError, NotImplementedError):
+    """TensorFlow 1 graph-mode code (sessions, placeholders, ``compat.v1``): cnnlab runs eagerly, as TF2 does."""
 
 
 class StrategyUnavailableError(CnnlabError, RuntimeError):

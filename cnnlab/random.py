@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnlab.errors import ArgumentTypeError, ConfigError
+from cnnlab.backend import set_random_seed
+from cnnlab.errors import ArgumentTypeError, ConfigError, did_you_mean
 from cnnlab.ops._convert import convert_to_tensor, to_float, torch_dtype
 
 _SEED_RANGE = 2**31 - 1
@@ -105,14 +106,26 @@ def _float_dtype(dtype: Any, op: str) -> torch.dtype:
     return result
 
 
-def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None, seed: Any = None) -> torch.Tensor:
-    """Samples from a normal distribution with ``mean`` and ``stddev``."""
+def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None, seed: Any = None,
+           name: str | None = None) -> torch.Tensor:
+    """Samples from a normal distribution with ``mean`` and ``stddev`` (``name``: accepted, as tf.random.normal)."""
     out = torch.randn(_shape(shape, "normal"), generator=_generator(seed, "normal"), dtype=torch.float32)
     return (out * stddev + mean).to(_float_dtype(dtype, "normal"))
 
 
-def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = None, seed: Any = None) -> torch.Tensor:
-    """Samples from the uniform distribution on ``[minval, maxval)``."""
+def uniform(shape: Any, minval: float = 0.0, maxval: float | None = 1.0, dtype: Any = None, seed: Any = None,
+            name: str | None = None) -> torch.Tensor:
+    """Samples from the uniform distribution on ``[minval, maxval)``.
+
+    Also ``tf.random.uniform``'s form: ``maxval=None`` means 1 for floats, and an integer ``dtype`` (which
+    needs ``maxval``) draws integers.
+    """
+    if dtype is not None and not torch_dtype(dtype, "uniform").is_floating_point:
+        if maxval is None or isinstance(maxval, float):  # the float default 1.0 counts as not given, as TF's None
+            raise ConfigError(f"uniform: an integer dtype needs an int maxval (the exclusive upper bound), e.g. "
+                              f"uniform(shape, 0, 10, dtype='int32'). Received: dtype={dtype!r}, maxval={maxval!r}")
+        return randint(shape, minval, maxval, dtype=dtype, seed=seed)
+    maxval = 1.0 if maxval is None else maxval
     out = torch.rand(_shape(shape, "uniform"), generator=_generator(seed, "uniform"), dtype=torch.float32)
     return (out * (maxval - minval) + minval).to(_float_dtype(dtype, "uniform"))
 
@@ -126,7 +139,7 @@ def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32", seed: An
 
 
 def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None,
-                     seed: Any = None) -> torch.Tensor:
+                     seed: Any = None, name: str | None = None) -> torch.Tensor:
     """Normal samples redrawn until within two standard deviations of the mean."""
     dims = _shape(shape, "truncated_normal")
     generator = _generator(seed, "truncated_normal")
@@ -153,7 +166,7 @@ def dropout(inputs: Any, rate: float, noise_shape: Any = None, seed: Any = None)
     return torch.where(keep, x / (1.0 - rate), torch.zeros_like(x))
 
 
-def shuffle(x: Any, axis: int = 0, seed: Any = None) -> torch.Tensor:
+def shuffle(x: Any, axis: int = 0, seed: Any = None, name: str | None = None) -> torch.Tensor:
     """``x`` with its slices along ``axis`` in a random order."""
     t = convert_to_tensor(x)
     order = torch.randperm(t.shape[axis], generator=_generator(seed, "shuffle")).to(t.device)
@@ -212,5 +225,14 @@ def binomial(shape: Any, counts: Any, probabilities: Any, dtype: Any = None, see
     return (draws & within).sum(-1).to(_float_dtype(dtype, "binomial"))
 
 
-__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "shuffle",
-           "truncated_normal", "uniform"]
+def set_seed(seed: int) -> None:
+    """``tf.random.set_seed``: seed Python, NumPy and torch at once (as :func:`cnnlab.utils.set_random_seed`)."""
+    set_random_seed(seed)
+
+
+__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "set_seed",
+           "shuffle", "truncated_normal", "uniform"]
+
+
+def __getattr__(name: str) -> Any:
+    raise AttributeError(f"module 'cnnlab.random' has no attribute '{name}'.{did_you_mean(name, __all__)}")

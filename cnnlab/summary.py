@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.errors import ConfigError, ShapeError, did_you_mean
+from cnnlab.tf_names._args import check_arguments
 
 INSTALL_HINT = "pip install 'cnnlab[tensorboard]'"
+summary_api = check_arguments("tf.summary")  # misspelt keywords (stpe=3) get a did-you-mean
 # tf.summary.image writes at most this many images of a batch by default.
 DEFAULT_MAX_OUTPUTS = 3
 
@@ -145,6 +147,7 @@ class FileWriter:
         self.close()
 
 
+@summary_api
 def create_file_writer(logdir: str | os.PathLike, max_queue: int = 10, flush_millis: int = 120_000,
                        filename_suffix: str = "") -> FileWriter:
     """Create a :class:`FileWriter` for the folder ``logdir``, like ``tf.summary.create_file_writer``.
@@ -161,25 +164,34 @@ def _default() -> FileWriter | None:
     return _default_writers[-1] if _default_writers else None
 
 
+@summary_api
 def scalar(name: str, data: Any, step: int) -> bool:
     """Log a number to the default writer; False (nothing written) when there is none, as in TF."""
     writer = _default()
     return writer.scalar(name, data, step) if writer else False
 
 
+@summary_api
 def image(name: str, data: Any, step: int, max_outputs: int = DEFAULT_MAX_OUTPUTS) -> bool:
     """Log images ``(k, h, w, c)`` to the default writer; False when there is none."""
     writer = _default()
     return writer.image(name, data, step, max_outputs) if writer else False
 
 
+@summary_api
 def histogram(name: str, data: Any, step: int, buckets: int | None = None) -> bool:
     """Log a histogram of ``data`` to the default writer; False when there is none."""
     writer = _default()
     return writer.histogram(name, data, step, buckets) if writer else False
 
 
+@summary_api
 def text(name: str, data: str, step: int) -> bool:
     """Log text to the default writer; False when there is none."""
     writer = _default()
     return writer.text(name, data, step) if writer else False
+
+
+def __getattr__(name: str) -> Any:
+    public = ["FileWriter", "create_file_writer", "histogram", "image", "scalar", "text"]
+    raise AttributeError(f"module 'cnnlab.summary' has no attribute '{name}'.{did_you_mean(name, public)}")

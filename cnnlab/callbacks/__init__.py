@@ -1,6 +1,7 @@
 """Callbacks: objects that watch ``fit``, ``evaluate`` and ``predict`` and act on them."""
 
-from cnnlab.callbacks.base import Callback, CallbackList, History, LambdaCallback
+from cnnlab.callbacks.base import Callback, History, LambdaCallback
+from cnnlab.callbacks.callback_list import CallbackList
 from cnnlab.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint
 from cnnlab.callbacks.early_stopping import EarlyStopping
 from cnnlab.callbacks.logging import CSVLogger, ProgbarLogger, TerminateOnNaN

@@ -19,6 +19,7 @@ from cnnlab import _warnings
 from cnnlab.callbacks.base import Callback, Logs, is_chief
 from cnnlab.io.atomic import checkpoint_error
 from cnnlab.errors import ConfigError
+from cnnlab.layers.conv import Conv2D
 from cnnlab.summary import FileWriter, create_file_writer
 
 # Each filter of the first convolution is enlarged this many times (nearest
@@ -151,8 +152,6 @@ class TensorBoard(Callback):
             writer.histogram(f"{variable.path}/histogram", variable.value, step=epoch)
 
     def _log_filters(self, writer: FileWriter, epoch: int) -> None:
-        from cnnlab.layers import Conv2D
-
         conv = next((m for m in self.model.modules() if isinstance(m, Conv2D) and getattr(m, "built", False)), None)
         if conv is None:
             return

@@ -7,20 +7,23 @@
       tulip/   c.jpg ...
 
 gives batches of ``(images, labels)`` with ``class_names == ["daisy", "tulip"]``.
-Images are decoded with Pillow when a batch is drawn, so a folder larger than
-memory works.
+The result is a :class:`~cnnlab.data.Dataset` (file indices, a shuffle, a Pillow decode ``map`` run in
+DataLoader worker processes, ``batch``, ``prefetch``), so ``.map``, ``.take``, ``.cache``, ``.unbatch`` work on it
+as on TF's, and a folder larger than memory works.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
+from cnnlab.data._structure import AUTOTUNE
+from cnnlab.data.dataset import Dataset
 from cnnlab.errors import ConfigError, DataError, DatasetNotFoundError, FileFormatError, did_you_mean
 
 # The file types Keras's image_dataset_from_directory accepts.
@@ -33,63 +36,45 @@ _LABEL_MODES = ("int", "categorical", "binary", None)
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
 
-class ImageFolderDataset:
-    """Batches of ``(images, labels)`` read from image files; what `image_dataset_from_directory` returns.
+class _DecodeImage:
+    """The map that turns a file index (and its label) into the decoded image (and the label)."""
 
-    Iterating yields NumPy batches: images float32 ``(batch, height, width,
-    channels)`` with values 0..255, and labels per ``label_mode`` (just images
-    when there are no labels). ``fit``, ``evaluate`` and ``predict`` accept it.
+    def __init__(self, file_paths: list[str], image_size: tuple[int, int], color_mode: str,
+                 interpolation: str) -> None:
+        self.file_paths = file_paths
+        self.options = (image_size, color_mode, interpolation)
 
-    Attributes:
-        class_names: the class names, in label order.
-        file_paths: the image files, in the order of the first epoch.
-    """
+    def __call__(self, index: torch.Tensor, *label: torch.Tensor) -> Any:
+        image = torch.from_numpy(load_image(self.file_paths[int(index)], *self.options))
+        return (image, *label) if label else image
 
-    def __init__(self, file_paths: list[str], labels: np.ndarray | None, class_names: list[str] | None,
-                 label_mode: str | None, color_mode: str, batch_size: int | None, image_size: tuple[int, int],
-                 shuffle: bool, seed: int | None, interpolation: str) -> None:
-        self.file_paths = list(file_paths)
-        self.labels = labels
-        self.class_names = class_names
-        self.label_mode = label_mode
-        self.color_mode = color_mode
-        self.batch_size = batch_size
-        self.image_size = image_size
-        self.shuffle = shuffle
-        self.interpolation = interpolation
-        self._rng = np.random.default_rng(seed)
 
-    def __len__(self) -> int:
-        """Number of batches per epoch (of images when ``batch_size`` is None)."""
-        if self.batch_size is None:
-            return len(self.file_paths)
-        return math.ceil(len(self.file_paths) / self.batch_size)
+def _as_dataset(file_paths: list[str], label_ids: np.ndarray | None, class_names: list[str] | None,
+                label_mode: str | None, color_mode: str, batch_size: int | None, image_size: tuple[int, int],
+                shuffle: bool, seed: int | None, interpolation: str) -> Dataset:
+    """File indices (and encoded labels) -> shuffle -> decode map in DataLoader workers -> batch -> prefetch."""
+    indices = torch.arange(len(file_paths))
+    labels = None if label_mode is None or label_ids is None else _encode(label_ids, label_mode, len(class_names))
+    dataset = Dataset.from_tensor_slices(indices if labels is None else (indices, labels))
+    if shuffle:  # Keras's buffer: 8 batches (1024 images unbatched), so a large folder shuffles locally each epoch
+        dataset = dataset.shuffle(batch_size * 8 if batch_size else 1024, seed=seed)
+    dataset = dataset.map(_DecodeImage(file_paths, image_size, color_mode, interpolation),
+                          num_parallel_calls=AUTOTUNE)
+    dataset._reads_files = True
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    dataset = dataset.prefetch(AUTOTUNE)
+    dataset.class_names = class_names
+    dataset.file_paths = list(file_paths)
+    return dataset
 
-    def __iter__(self) -> Iterator[Any]:
-        order = self._rng.permutation(len(self.file_paths)) if self.shuffle else np.arange(len(self.file_paths))
-        size = self.batch_size or 1
-        for start in range(0, len(order), size):
-            idx = order[start:start + size]
-            images = np.stack([self._load(self.file_paths[i]) for i in idx])
-            labels = None if self.labels is None else self._encode(self.labels[idx])
-            if self.batch_size is None:
-                images, labels = images[0], None if labels is None else labels[0]
-            yield images if labels is None else (images, labels)
 
-    def __repr__(self) -> str:
-        classes = f", {len(self.class_names)} classes" if self.class_names else ""
-        return (f"ImageFolderDataset({len(self.file_paths)} images{classes}, batch_size={self.batch_size}, "
-                f"image_size={self.image_size}, color_mode={self.color_mode!r})")
-
-    def _encode(self, labels: np.ndarray) -> np.ndarray:
-        if self.label_mode == "categorical":
-            return np.eye(len(self.class_names), dtype=np.float32)[labels]
-        if self.label_mode == "binary":
-            return labels.astype(np.float32).reshape(-1, 1)
-        return labels.astype(np.int32)
-
-    def _load(self, path: str) -> np.ndarray:
-        return load_image(path, self.image_size, self.color_mode, self.interpolation)
+def _encode(label_ids: np.ndarray, label_mode: str, num_classes: int) -> torch.Tensor:
+    if label_mode == "categorical":
+        return torch.from_numpy(np.eye(num_classes, dtype=np.float32)[label_ids])
+    if label_mode == "binary":
+        return torch.from_numpy(label_ids.astype(np.float32).reshape(-1, 1))
+    return torch.from_numpy(label_ids.astype(np.int32))
 
 
 def load_image(path: str | os.PathLike, image_size: tuple[int, int] | None = None, color_mode: str = "rgb",
@@ -191,7 +176,8 @@ def image_dataset_from_directory(
         verbose: print how many files and classes were found, as Keras does.
 
     Returns:
-        An :class:`ImageFolderDataset` (a pair of them for ``subset="both"``).
+        A :class:`~cnnlab.data.Dataset` with ``class_names`` and ``file_paths`` attributes (a pair of them for
+        ``subset="both"``). Iterating it yields ``(images, labels)`` torch tensors (images only without labels).
 
     Shape:
         - images: float32 ``(batch, height, width, channels)``, values 0..255.
@@ -226,12 +212,12 @@ def image_dataset_from_directory(
         print(f"Found {len(paths)} files" + (f" belonging to {len(names)} classes." if labels is not None else "."))
     if shuffle:
         seed = int(np.random.randint(1_000_000)) if seed is None else seed
-        order = np.random.default_rng(seed).permutation(len(paths))
+        order = np.random.RandomState(seed).permutation(len(paths))  # Keras's shuffle of the file list: same split
         paths = [paths[i] for i in order]
         label_ids = None if label_ids is None else label_ids[order]
 
     def make(part: slice, shuffle_part: bool, part_seed: int | None):
-        return ImageFolderDataset(paths[part], None if label_ids is None else label_ids[part], names or None,
+        return _as_dataset(paths[part], None if label_ids is None else label_ids[part], names or None,
                                   label_mode, color_mode, batch_size, image_size, shuffle_part, part_seed,
                                   interpolation)
 

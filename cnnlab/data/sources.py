@@ -31,6 +31,7 @@ from cnnlab.errors import DatasetNotFoundError, FileFormatError
 
 DATA_ENV = "CNNLAB_DATA"
 OFFLINE_ENV = "CNNLAB_OFFLINE"
+KERAS_HOME_ENV = "KERAS_HOME"  # keras/src/backend/config.py
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK_BYTES = 1 << 20
 
@@ -73,6 +74,15 @@ def data_home() -> Path:
     """Return the folder cnnlab keeps datasets in: ``$CNNLAB_DATA`` or ``~/.cache/cnnlab``."""
     env = os.environ.get(DATA_ENV)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "cnnlab"
+
+
+def keras_datasets_dir() -> Path:
+    """Return the folder Keras downloads datasets into: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``.
+
+    Read from the environment on each call (Keras reads it once, at import).
+    """
+    env = os.environ.get(KERAS_HOME_ENV)
+    return Path(env).expanduser() / "datasets" if env else Path.home() / ".keras" / "datasets"
 
 
 def is_offline() -> bool:
@@ -167,26 +177,48 @@ def download_file(urls: tuple[str, ...], dest: Path, remote: RemoteFile) -> Path
 
 
 def _fetch_to(url: str, dest: Path, remote: RemoteFile) -> str:
-    """Stream ``url`` to a temporary file; rename it to ``dest`` if its hash matches.
+    """Stream ``url`` to ``dest`` if its SHA-256 matches; return the digest of what the server sent.
 
     Reads at most ``remote.size + 1`` bytes, so an oversized answer cannot
-    fill the disk (the extra byte makes the checksum fail). The temporary
-    file never outlives this call.
+    fill the disk (the extra byte makes the checksum fail).
+    """
+    return fetch_url(url, dest, expected=remote.sha256, max_bytes=remote.size + 1)
+
+
+def fetch_url(url: str, dest: Path, *, algorithm: str = "sha256", expected: str | None = None,
+              max_bytes: int | None = None) -> str:
+    """Stream ``url`` to a temporary file next to ``dest``; rename it to ``dest`` if its digest is ``expected``.
+
+    The data is flushed to disk before the rename, so ``dest`` is never a
+    partial file; the temporary file never outlives this call.
+
+    Args:
+        url: what to download (``https://``, ``http://`` or ``file://``).
+        dest: final path; its folder must exist.
+        algorithm: a :mod:`hashlib` name, e.g. ``"sha256"`` or ``"md5"``.
+        expected: hex digest the data must have; None keeps whatever arrives.
+        max_bytes: stop reading after this many bytes; None reads to the end.
 
     Returns:
-        The SHA-256 hex digest of what the server sent.
+        The hex digest of what was read.
     """
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            remaining = remote.size + 1
-            while remaining > 0 and (chunk := response.read(min(_CHUNK_BYTES, remaining))):
+            remaining = max_bytes
+            while remaining is None or remaining > 0:
+                chunk = response.read(_CHUNK_BYTES if remaining is None else min(_CHUNK_BYTES, remaining))
+                if not chunk:
+                    break
                 digest.update(chunk)
                 out.write(chunk)
-                remaining -= len(chunk)
-        if digest.hexdigest() == remote.sha256:
+                if remaining is not None:
+                    remaining -= len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if expected is None or digest.hexdigest() == expected.lower():
             os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -13,6 +13,10 @@ import torch
 
 from cnnlab.errors import NotBuiltError
 from cnnlab.inspect.model_graph import io_shapes, is_graph_model, model_nodes
+from cnnlab.inspect.tracing import trace_calls
+from cnnlab.layers.base import Layer
+from cnnlab.layers.core import InputLayer
+from cnnlab.layers.serialization import is_model
 
 
 @dataclass
@@ -74,8 +78,6 @@ def _has_graph(model) -> bool:
 
 def _add_graph_model(graph: DiagramGraph, model, prefix: str, expand_nested: bool):
     """Add ``model``'s layers; return, per model input, the ids reading it, and per output, the id producing it."""
-    from cnnlab.layers.core import InputLayer
-
     nodes, _ = model_nodes(model)
     reached = {id(n) for n in nodes}
     nodes = [t.node for t in model.inputs if id(t.node) not in reached] + nodes
@@ -135,12 +137,9 @@ def _zeros(shape, device):
 
 
 def _add_traced_model(graph: DiagramGraph, model, expand_nested: bool) -> None:
-    from cnnlab.layers.base import Layer
-    from cnnlab.models import Model
-
     shape = traced_input_shape(model)
     if expand_nested:
-        watched = [m for m in model.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
+        watched = [m for m in model.modules() if isinstance(m, Layer) and not is_model(m)]
     else:
         watched = model.layers
     calls = _trace(model, _zeros(shape, model._device()), watched)
@@ -161,8 +160,6 @@ def _add_traced_model(graph: DiagramGraph, model, expand_nested: bool) -> None:
 
 
 def _trace(model, inputs, watched):
-    from cnnlab.inspect.tracing import trace_calls
-
     return trace_calls(model, inputs, watched)
 
 

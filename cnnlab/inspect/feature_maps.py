@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ConfigError
-from cnnlab.inspect.figures import as_batch, find_layer, finish, grid_shape, new_figure, require_built
+from cnnlab.inspect.figures import as_batch, as_display_image, find_layer, finish, grid_shape, new_figure, require_built
 from cnnlab.inspect.tracing import forward_hooks, tensors_in
 
 
@@ -71,8 +71,6 @@ def plot_feature_maps(model, x, layer, max_maps: int = 32, save_path=None):
     Example:
         >>> fig = plot_feature_maps(model, x_test[0], "conv2d")  # doctest: +SKIP
     """
-    from cnnlab.inspect.figures import as_display_image
-
     require_built(model, "plot_feature_maps")
     target = find_layer(model, layer, "plot_feature_maps")
     batch, _ = as_batch(model, x, "plot_feature_maps")

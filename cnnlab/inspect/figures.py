@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError
+from cnnlab.layers.base import Layer
 from cnnlab.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 
 # Convolutions whose outputs are (height, width, channels) maps and whose kernels are 2-D pictures.
@@ -140,8 +141,6 @@ def as_batch(model, x, where: str) -> tuple[torch.Tensor, bool]:
 
 def find_layer(model, layer, where: str):
     """The layer named ``layer`` (searched in nested models too), ``model.layers[layer]``, or ``layer`` itself."""
-    from cnnlab.layers.base import Layer
-
     if isinstance(layer, Layer):
         if not any(sub is layer for sub in model.modules()):
             raise ConfigError(f"{where}: layer '{layer.name}' is not part of model '{model.name}'. Pass one of "

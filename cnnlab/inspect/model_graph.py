@@ -1,4 +1,6 @@
-"""The layer graph of a model as its summary reads it: nodes, Keras's row order, shapes per layer.
+"""The layer graph of a model as its summary reads it: nodes, Keras's row order, shapes per layer, rows.
+
+The collect stage of the summary pipeline (collect -> :mod:`shape_math` -> render in :mod:`summary`).
 
 Keras lists a functional model's layers by decreasing depth (distance from
 the outputs), ties broken by the order a depth-first walk from the outputs
@@ -9,13 +11,24 @@ line up with Keras's.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from cnnlab.errors import NotBuiltError
+from cnnlab.layers.serialization import is_graph_model, model_class
 
-def is_graph_model(model) -> bool:
-    from cnnlab.models import Functional, Sequential
-
-    return isinstance(model, (Functional, Sequential))
+# Keras 3 builds these weightless layers in __init__ (Layer._build_at_init, or `self.built = True` as
+# Reshape does), so in a subclassed model (no symbolic nodes) it has no recorded shape for them and
+# prints "?" (summary_utils.format_layer_shape). Checked against keras 3.15.1 for every class in
+# cnnlab.layers.__all__ (merge, conv, normalisation and preprocessing layers build on first call).
+KERAS_BUILT_AT_INIT = frozenset({
+    "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax",
+    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "ActivityRegularization",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "Identity", "Reshape", "UnitNormalization",
+})
 
 
 def model_nodes(model) -> tuple[list, dict[int, int]]:
@@ -117,3 +130,80 @@ def io_shapes(layer, node_ids: set[int] | None, batch):
     if layer._last_shapes is not None:
         return tuple(_with_batch(s, batch) for s in layer._last_shapes)
     return None, None
+
+
+# ------------------------------------------------------------------------------ rows
+@dataclass
+class SummaryRow:
+    """One line of the summary table.
+
+    ``output_shape`` is a tuple, a list of tuples (several outputs) or None
+    (unknown: never called); ``params`` is None for an unbuilt layer;
+    ``connected_to`` lists ``(layer name, node index, tensor index)`` and is
+    None when the table has no "Connected to" column.
+    """
+
+    layer: object
+    input_shape: object
+    output_shape: object
+    params: int | None
+    connected_to: list | None = field(default=None)
+    shape_shown: bool = True  # False where Keras prints "?" although the shape is known
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+
+def summary_rows(model) -> list[SummaryRow]:
+    """One :class:`SummaryRow` per layer, in Keras's order.
+
+    Raises:
+        NotBuiltError: a subclassed model that was never called nor built.
+    """
+    rows, _ = collect_rows(model)
+    return rows
+
+
+def collect_rows(model) -> tuple[list[SummaryRow], bool]:
+    """The rows and whether the table is sequential-like (Keras then leaves out "Connected to")."""
+    sequential_like, node_ids, batch = True, None, ...
+    if isinstance(model, model_class("Functional")):
+        layers, sequential_like = functional_layers(model)
+        node_ids = {id(n) for n in model_nodes(model)[0]} | {id(t.node) for t in model.inputs}
+    elif is_graph_model(model):
+        layers = list(model.layers)
+        if model._graph_output is not None:
+            node_ids = {id(n) for n in model_nodes(model)[0]}
+    else:
+        layers, batch = list(model.layers), call_batch(model)
+    rows = []
+    for layer in layers:
+        in_shape, out_shape = io_shapes(layer, node_ids, batch)
+        params = layer.count_params() if layer.built else None
+        shown = bool(layer._inbound_nodes) or is_graph_model(model) or not keras_builds_at_init(layer)
+        rows.append(SummaryRow(layer, in_shape, out_shape, params,
+                               None if sequential_like else _connections(layer, node_ids), shown))
+    return rows, sequential_like
+
+
+def keras_builds_at_init(layer) -> bool:
+    """Whether Keras would build ``layer`` in ``__init__``: its cnnlab class is one Keras builds there and no
+    user subclass in between defines its own ``build`` (Keras then waits for the first call)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("cnnlab."):
+            return cls.__name__ in KERAS_BUILT_AT_INIT
+        if "build" in cls.__dict__:
+            return False
+    return False
+
+
+def _connections(layer, node_ids: set[int]) -> list:
+    result = []
+    for node in layer._inbound_nodes:
+        if id(node) not in node_ids:
+            continue  # a call outside this model
+        for tensor in node.inputs:
+            source = tensor.node.layer
+            result.append((source.name, source._inbound_nodes.index(tensor.node), tensor.index))
+    return result

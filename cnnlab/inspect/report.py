@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from cnnlab._version import __version__
 from cnnlab.inspect.figures import as_batch, to_numpy
 
 CSS = """
@@ -145,8 +146,6 @@ def report(model, x_test, y_test, history=None, path: str = "report.html", class
     nav = "".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>'
                    for key, title, content in sections)
-    from cnnlab import __version__
-
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(model.name)} — cnnlab report</title><style>{CSS}</style></head><body>"
             f"<h1>Model report: {html.escape(model.name)}</h1>"

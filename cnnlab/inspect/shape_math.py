@@ -30,6 +30,13 @@ import math
 from fractions import Fraction
 from typing import NamedTuple
 
+from cnnlab.inspect.model_graph import model_nodes, summary_rows
+from cnnlab.layers.conv import (
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
+    SeparableConv1D, SeparableConv2D,
+)
+from cnnlab.layers.core import Dense, InputLayer
+from cnnlab.layers.serialization import is_graph_model, is_model
 from cnnlab.models.trace import Margins, Window, layer_margins, layer_window, margin_sizes, spatial_sizes, transposed_size
 from cnnlab.ops import same_padding
 
@@ -191,12 +198,6 @@ def next_receptive_field(layer, fields: list):
 
 def layer_macs(layer, in_shape, out_shape) -> int:
     """Multiply-accumulates per image of one layer (see module docstring); 0 for layers without weights."""
-    from cnnlab.layers.conv import (
-        Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
-        SeparableConv1D, SeparableConv2D,
-    )
-    from cnnlab.layers.core import Dense
-
     if not (isinstance(in_shape, tuple) and isinstance(out_shape, tuple)):
         return 0
     if isinstance(layer, Dense):
@@ -261,18 +262,13 @@ def _input_field(shape) -> tuple:
 
 
 def _through(layer, fields: list):
-    from cnnlab.models import Model
-
-    if isinstance(layer, Model):
+    if is_model(layer):
         return _propagate(layer, fields)[1]
     return next_receptive_field(layer, fields)
 
 
 def _propagate(model, seeds: list) -> tuple[dict[int, tuple], tuple]:
     """Fields at every layer of ``model`` (by ``id``) and at its first output, given fields at its inputs."""
-    from cnnlab.inspect.model_graph import is_graph_model, model_nodes
-    from cnnlab.layers.core import InputLayer
-
     per_layer: dict[int, tuple] = {}
     if is_graph_model(model) and getattr(model, "_graph_output", True) is not None:
         fields = {id(t): s for t, s in zip(model.inputs, seeds)}
@@ -298,60 +294,8 @@ def propagate_fields(model, rows) -> list[ReceptiveField]:
     return [ReceptiveField(row.name, *_public_field(*per_layer.get(id(row.layer), (None, None)))) for row in rows]
 
 
-# --------------------------------------------------------------------------------- detail
-DETAIL_WIDTH = 120  # the explained table fits a 120-column terminal
-
-
-def _row_macs(row) -> int:
-    from cnnlab.models import Model
-
-    if isinstance(row.layer, Model):
-        from cnnlab.inspect.summary import summary_rows
-
-        return sum(_row_macs(inner) for inner in summary_rows(row.layer))
+def row_macs(row) -> int:
+    """MACs per image of one summary row; a nested model's are the sum over its own rows."""
+    if is_model(row.layer):
+        return sum(row_macs(inner) for inner in summary_rows(row.layer))
     return layer_macs(row.layer, row.input_shape, row.output_shape)
-
-
-def _si(value: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.2f} {unit}"
-    return f"{value:g}"
-
-
-def render_detail(console, model, rows, batch_size: int) -> None:
-    """Print the explained table and its totals (MACs, FLOPs, memory) on a rich console."""
-    import rich.table
-
-    from cnnlab.errors import ConfigError
-    from cnnlab.inspect.summary import readable_memory_size
-    from cnnlab.layers.core import InputLayer
-
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"summary(detail=True): batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
-    fields = propagate_fields(model, rows)
-    table = rich.table.Table("Layer", "Window", "Output size (per axis)", "RF / jump",
-                             rich.table.Column("MACs", justify="right"),
-                             rich.table.Column("Activations", justify="right"),
-                             width=DETAIL_WIDTH, show_lines=False, title="Shape arithmetic (per image)")
-    total_macs = total_act = 0
-    for row, rf in zip(rows, fields):
-        window, margins = layer_window(row.layer), layer_margins(row.layer)
-        macs = _row_macs(row)
-        act = activation_bytes(row.output_shape, batch_size)
-        if not isinstance(row.layer, InputLayer):
-            total_macs, total_act = total_macs + macs, total_act + act
-        shown = window_text(window) if window else margins_text(margins) if margins else "-"
-        table.add_row(row.name, shown,
-                      output_formula(row.layer, row.input_shape) or "-",
-                      field_text(rf.r, rf.j), f"{macs:,}", readable_memory_size(act))
-    params = sum(w.value.numel() * w.value.element_size() for w in {id(w): w for w in model.weights}.values())
-    console.width = max(console.width, DETAIL_WIDTH)
-    console.print()
-    console.print(table)
-    console.print(f" MACs per image: {total_macs:,} ({_si(total_macs)})")
-    console.print(f" FLOPs per image (2 x MACs): {2 * total_macs:,} ({_si(2 * total_macs)})")
-    console.print(f" Parameter memory: {readable_memory_size(params)}")
-    console.print(f" Activation memory (batch_size={batch_size}, layer outputs): {readable_memory_size(total_act)}")
-    console.print(" Window: kernel /stride padding (d: dilation, g: groups); RF / jump in input pixels "
-                  "(all: whole image).")

@@ -1,23 +1,30 @@
 """``model.summary()``: Keras 3's table, character for character, plus cnnlab's explained view.
 
-A pipeline, as in torchinfo: :func:`summary_rows` collects one row per layer
-(shapes, parameter counts, connections), the totals are added up from the
-model's weights, and :func:`render_summary` draws the text with rich exactly
-as Keras 3 does (same column widths, box characters, markup and byte sizes).
-``detail=True`` appends a second table with the shape arithmetic of each layer
-(see :mod:`cnnlab.inspect.shape_math`).
+The render stage of a pipeline, as in torchinfo: :mod:`cnnlab.inspect.model_graph`
+collects one row per layer (shapes, parameter counts, connections),
+:mod:`cnnlab.inspect.shape_math` works out the arithmetic, and
+:func:`render_summary` adds the totals from the model's weights and draws the
+text with rich exactly as Keras 3 does (same column widths, box characters,
+markup and byte sizes). ``detail=True`` appends a second table with the shape
+arithmetic of each layer. Imports go one way: model_graph -> shape_math -> summary.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 
 import rich.console
 import rich.markup
 import rich.table
 
-from cnnlab.inspect.model_graph import call_batch, functional_layers, io_shapes, is_graph_model, model_nodes
+from cnnlab.errors import ConfigError
+# Rows are collected in model_graph; KERAS_BUILT_AT_INIT, keras_builds_at_init and summary_rows are re-exported
+# here, where summary readers (and compat tests) have always found them.
+from cnnlab.inspect.model_graph import KERAS_BUILT_AT_INIT, SummaryRow, collect_rows, keras_builds_at_init, summary_rows
+from cnnlab.inspect.shape_math import (activation_bytes, field_text, margins_text, output_formula, propagate_fields,
+                                       row_macs, window_text)
+from cnnlab.layers.core import InputLayer
+from cnnlab.models.trace import layer_margins, layer_window
 
 # Keras 3 (keras/src/utils/summary_utils.py): default widths, column positions and colours.
 KERAS_LINE_LENGTH = 88
@@ -27,96 +34,7 @@ KERAS_POSITIONS_CONNECTED = (0.3, 0.56, 0.74, 1.0)
 KERAS_TRAINABLE_EXTRA = 12  # extra width of the "Trainable" column
 KERAS_NUMBER_COLOR, KERAS_NONE_COLOR, KERAS_SYMBOL_COLOR = 34, 45, 33
 BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
-# Keras 3 builds these weightless layers in __init__ (Layer._build_at_init, or `self.built = True` as
-# Reshape does), so in a subclassed model (no symbolic nodes) it has no recorded shape for them and
-# prints "?" (summary_utils.format_layer_shape). Checked against keras 3.15.1 for every class in
-# cnnlab.layers.__all__ (merge, conv, normalisation and preprocessing layers build on first call).
-KERAS_BUILT_AT_INIT = frozenset({
-    "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax",
-    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "ActivityRegularization",
-    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
-    "Identity", "Reshape", "UnitNormalization",
-})
 
-
-@dataclass
-class SummaryRow:
-    """One line of the summary table.
-
-    ``output_shape`` is a tuple, a list of tuples (several outputs) or None
-    (unknown: never called); ``params`` is None for an unbuilt layer;
-    ``connected_to`` lists ``(layer name, node index, tensor index)`` and is
-    None when the table has no "Connected to" column.
-    """
-
-    layer: object
-    input_shape: object
-    output_shape: object
-    params: int | None
-    connected_to: list | None = field(default=None)
-    shape_shown: bool = True  # False where Keras prints "?" although the shape is known
-
-    @property
-    def name(self) -> str:
-        return self.layer.name
-
-
-def summary_rows(model) -> list[SummaryRow]:
-    """One :class:`SummaryRow` per layer, in Keras's order.
-
-    Raises:
-        NotBuiltError: a subclassed model that was never called nor built.
-    """
-    rows, _ = _collect(model)
-    return rows
-
-
-def _collect(model) -> tuple[list[SummaryRow], bool]:
-    from cnnlab.models import Functional
-
-    sequential_like, node_ids, batch = True, None, ...
-    if isinstance(model, Functional):
-        layers, sequential_like = functional_layers(model)
-        node_ids = {id(n) for n in model_nodes(model)[0]} | {id(t.node) for t in model.inputs}
-    elif is_graph_model(model):
-        layers = list(model.layers)
-        if model._graph_output is not None:
-            node_ids = {id(n) for n in model_nodes(model)[0]}
-    else:
-        layers, batch = list(model.layers), call_batch(model)
-    rows = []
-    for layer in layers:
-        in_shape, out_shape = io_shapes(layer, node_ids, batch)
-        params = layer.count_params() if layer.built else None
-        shown = bool(layer._inbound_nodes) or is_graph_model(model) or not keras_builds_at_init(layer)
-        rows.append(SummaryRow(layer, in_shape, out_shape, params,
-                               None if sequential_like else _connections(layer, node_ids), shown))
-    return rows, sequential_like
-
-
-def keras_builds_at_init(layer) -> bool:
-    """Whether Keras would build ``layer`` in ``__init__``: its cnnlab class is one Keras builds there and no
-    user subclass in between defines its own ``build`` (Keras then waits for the first call)."""
-    for cls in type(layer).__mro__:
-        if cls.__module__.startswith("cnnlab."):
-            return cls.__name__ in KERAS_BUILT_AT_INIT
-        if "build" in cls.__dict__:
-            return False
-    return False
-
-
-def _connections(layer, node_ids: set[int]) -> list:
-    result = []
-    for node in layer._inbound_nodes:
-        if id(node) not in node_ids:
-            continue  # a call outside this model
-        for tensor in node.inputs:
-            source = tensor.node.layer
-            result.append((source.name, source._inbound_nodes.index(tensor.node), tensor.index))
-    return result
 
 
 # ---------------------------------------------------------------------------------- render
@@ -175,8 +93,6 @@ def _keras_table(rows, sequential_like: bool, line_length, show_trainable: bool)
     for pos in positions:
         width = int(pos * line_length) - current
         if width < 4:
-            from cnnlab.errors import ConfigError
-
             raise ConfigError(f"summary(): line_length is too small for the table's columns; use at least "
                               f"{len(positions) * 4 * 3}. Received: line_length={line_length}")
         widths.append(width)
@@ -241,7 +157,7 @@ def render_summary(model, line_length: int | None = None, show_trainable: bool =
     Example:
         >>> print(render_summary(model))  # doctest: +SKIP
     """
-    rows, sequential_like = _collect(model)
+    rows, sequential_like = collect_rows(model)
     console = rich.console.Console(highlight=False, force_terminal=color or False,
                                    color_system="auto" if color else None)
     console.begin_capture()
@@ -250,8 +166,6 @@ def render_summary(model, line_length: int | None = None, show_trainable: bool =
     for line in _totals_markup(model):
         console.print(line)
     if detail:
-        from cnnlab.inspect.shape_math import render_detail
-
         render_detail(console, model, rows, batch_size)
     return console.end_capture()
 
@@ -267,7 +181,48 @@ def receptive_fields(model) -> list:
         >>> [(f.layer, f.r) for f in receptive_fields(model)][:2]  # doctest: +SKIP
         [('conv2d', (5, 5)), ('max_pooling2d', (6, 6))]
     """
-    from cnnlab.inspect.shape_math import propagate_fields
-
-    rows, _ = _collect(model)
+    rows, _ = collect_rows(model)
     return propagate_fields(model, rows)
+
+
+# --------------------------------------------------------------------------------- detail
+DETAIL_WIDTH = 120  # the explained table fits a 120-column terminal
+
+
+def _si(value: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return f"{value:g}"
+
+
+def render_detail(console, model, rows, batch_size: int) -> None:
+    """Print the explained table and its totals (MACs, FLOPs, memory) on a rich console."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"summary(detail=True): batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
+    fields = propagate_fields(model, rows)
+    table = rich.table.Table("Layer", "Window", "Output size (per axis)", "RF / jump",
+                             rich.table.Column("MACs", justify="right"),
+                             rich.table.Column("Activations", justify="right"),
+                             width=DETAIL_WIDTH, show_lines=False, title="Shape arithmetic (per image)")
+    total_macs = total_act = 0
+    for row, rf in zip(rows, fields):
+        window, margins = layer_window(row.layer), layer_margins(row.layer)
+        macs = row_macs(row)
+        act = activation_bytes(row.output_shape, batch_size)
+        if not isinstance(row.layer, InputLayer):
+            total_macs, total_act = total_macs + macs, total_act + act
+        shown = window_text(window) if window else margins_text(margins) if margins else "-"
+        table.add_row(row.name, shown,
+                      output_formula(row.layer, row.input_shape) or "-",
+                      field_text(rf.r, rf.j), f"{macs:,}", readable_memory_size(act))
+    params = sum(w.value.numel() * w.value.element_size() for w in {id(w): w for w in model.weights}.values())
+    console.width = max(console.width, DETAIL_WIDTH)
+    console.print()
+    console.print(table)
+    console.print(f" MACs per image: {total_macs:,} ({_si(total_macs)})")
+    console.print(f" FLOPs per image (2 x MACs): {2 * total_macs:,} ({_si(2 * total_macs)})")
+    console.print(f" Parameter memory: {readable_memory_size(params)}")
+    console.print(f" Activation memory (batch_size={batch_size}, layer outputs): {readable_memory_size(total_act)}")
+    console.print(" Window: kernel /stride padding (d: dilation, g: groups); RF / jump in input pixels "
+                  "(all: whole image).")

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from cnnlab.layers.node import flatten
+from cnnlab.layers.base import Layer
+from cnnlab.layers.node import flatten, pack_like
+from cnnlab.layers.serialization import is_model
 
 
 @dataclass
@@ -107,17 +109,12 @@ def trace_calls(model, inputs, layers) -> list[LayerCall]:
 
 
 def _repack(structure, leaves):
-    from cnnlab.layers.node import pack_like
-
     return pack_like(structure, leaves)
 
 
 def last_called_leaf(model, batch: torch.Tensor):
     """The last leaf layer (not a model) called when ``model`` runs on ``batch``: its output layer."""
-    from cnnlab.layers.base import Layer
-    from cnnlab.models import Model
-
-    leaves = [m for m in model.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
+    leaves = [m for m in model.modules() if isinstance(m, Layer) and not is_model(m)]
     seen = []
     with torch.no_grad(), forward_hooks(leaves, lambda layer, args, output: seen.append(layer)):
         model(batch, training=False)

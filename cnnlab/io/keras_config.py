@@ -19,7 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnlab._object_registration import find_object, get_registered_name
 from cnnlab.errors import FileFormatError
+from cnnlab.layers.base import _init_keywords
+from cnnlab.layers.core import InputLayer
+from cnnlab.layers.serialization import builtin_classes, model_class, unknown_class_hint, user_class
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Keras 3 writes these envelope keys around every serialised object.
@@ -80,14 +84,10 @@ def _layer_entry(entry: Any, custom_objects: dict | None, where: str) -> dict:
 
 def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None,
                    registered_name: str | None = None) -> type:
-    from cnnlab.io.registry import _builtin_classes, unknown_class_hint
-
-    from cnnlab.saving import find_object
-
     found = find_object(class_name, registered_name, custom_objects)
     if found is not None:
         return found
-    table = _builtin_classes()
+    table = builtin_classes()
     if class_name not in table:
         raise FileFormatError(
             f"Keras config: layer {layer_name!r} has class {class_name!r}, which is not a cnnlab layer."
@@ -97,14 +97,10 @@ def _resolve_class(class_name: str, layer_name: str, custom_objects: dict | None
 
 
 def _is_model_class(cls) -> bool:
-    from cnnlab.models.model import Model
-
-    return isinstance(cls, type) and issubclass(cls, Model)
+    return isinstance(cls, type) and issubclass(cls, model_class("Model"))
 
 
 def _layer_config(cls: type, class_name: str, config: dict) -> dict:
-    from cnnlab.layers.base import _init_keywords
-
     raw_keys = ()
     if class_name == "Lambda":
         config, raw_keys = _lambda_config_from_keras(config), _LAMBDA_FUNCTION_KEYS
@@ -263,15 +259,10 @@ def model_to_keras_config(model) -> dict:
 
 
 def _entry_to_keras(layer) -> dict:
-    from cnnlab.models.functional import Functional
-    from cnnlab.models.sequential import Sequential
-
+    Functional, Sequential = model_class("Functional"), model_class("Sequential")
     if isinstance(layer, Sequential):
         return {"module": "keras", "class_name": "Sequential", "config": _sequential_to_keras(layer),
                 "registered_name": None}
-    from cnnlab.io.registry import _builtin_classes, user_class
-    from cnnlab.saving import get_registered_name
-
     if type(layer) is Functional:
         return {"module": "keras.src.models.functional", "class_name": "Functional",
                 "config": _functional_to_keras(layer), "registered_name": "Functional"}
@@ -280,7 +271,7 @@ def _entry_to_keras(layer) -> dict:
         return {"module": cls.__module__, "class_name": cls.__name__, "config": _functional_to_keras(layer),
                 "registered_name": get_registered_name(cls)}
     class_name = cls.__name__
-    if _builtin_classes().get(class_name) is not cls:
+    if builtin_classes().get(class_name) is not cls:
         # The user's own layer: Keras writes its module and registered name; loading finds it among the
         # registered classes or custom_objects (never by importing that module).
         return {"module": cls.__module__, "class_name": class_name, "config": _layer_to_keras(layer),
@@ -318,8 +309,6 @@ def _sequential_to_keras(model) -> dict:
 
 
 def _functional_to_keras(model) -> dict:
-    from cnnlab.layers.core import InputLayer
-
     own = model.get_config()  # its calls are already in Keras 3's {"args": [...], "kwargs": {...}} form
     by_name = {layer.name: layer for layer in model.layers}
     layers = []

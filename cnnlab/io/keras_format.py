@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 from cnnlab.errors import CnnlabError, ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write
+from cnnlab.layers.base import to_snake_case
+from cnnlab.layers.serialization import is_model, layer_from_config
 
 KERAS_VERSION_WRITTEN = "3.15.1"  # the Keras version whose layout these files follow (checked in make compat)
 MAX_MEMBER_BYTES = 4 << 30  # refuse zip members or datasets that claim more than 4 GiB
@@ -128,12 +130,6 @@ def _h5py():
 
 
 # -------------------------------------------------------- which variables go where
-def _snake(name: str) -> str:
-    from cnnlab.layers.base import to_snake_case
-
-    return to_snake_case(name)
-
-
 def own_variables(layer) -> list:
     """A layer's own variables in Keras's saving order: trainable ones first."""
     own = list(layer._variables)
@@ -142,16 +138,14 @@ def own_variables(layer) -> list:
 
 def variable_groups(model, prefix: str = "") -> list[tuple[str, object, list]]:
     """``(h5 path, layer, variables)`` for a model and, recursively, its layers (Keras 3's walk)."""
-    from cnnlab.models.model import Model
-
     groups = [(f"{prefix}vars" if not prefix else f"{prefix}/vars", model, own_variables(model))]
     used: dict[str, int] = {}
     for layer in model.layers:
-        base = _snake(type(layer).__name__)
+        base = to_snake_case(type(layer).__name__)
         used[base] = used.get(base, -1) + 1
         key = base if used[base] == 0 else f"{base}_{used[base]}"
         path = f"{prefix}/layers/{key}" if prefix else f"layers/{key}"
-        if isinstance(layer, Model):
+        if is_model(layer):
             groups.extend(variable_groups(layer, path))
         else:
             groups.append((f"{path}/vars", layer, own_variables(layer)))
@@ -318,7 +312,6 @@ def save_keras(model, path: Path, include_optimizer: bool = True) -> None:
 def load_keras(path: Path, custom_objects: dict | None = None, compile: bool = True):
     """Load a ``.keras`` file written by Keras 3 or by cnnlab."""
     from cnnlab.io.keras_config import model_from_keras_config
-    from cnnlab.io.registry import layer_from_config
 
     with _open_keras_zip(path) as zf:
         config = _read_json(_read_member(zf, "config.json", path, MAX_JSON_BYTES), path, "config.json")

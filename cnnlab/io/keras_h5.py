@@ -34,6 +34,7 @@ from cnnlab.io.keras_format import (
     optimizer_to_keras,
     read_dataset,
 )
+from cnnlab.layers.serialization import layer_from_config
 
 
 def _legacy_weights(layer) -> list:
@@ -111,7 +112,6 @@ def _write_optimizer(f, optimizer) -> None:
 def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True):
     """Load a legacy Keras HDF5 model file (tf.keras 2.x or Keras 3 ``.h5``)."""
     from cnnlab.io.keras_config import model_from_keras_config
-    from cnnlab.io.registry import layer_from_config
 
     data = path.read_bytes()
     with open_h5(data, path) as f:

@@ -21,8 +21,12 @@ import safetensors.torch
 from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 import torch
 
+from cnnlab._object_registration import CustomObjectScope, custom_objects_for_loading
+from cnnlab._version import __version__
 from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write
+from cnnlab.layers.base import weight_budget
+from cnnlab.layers.serialization import is_graph_model, layer_from_config, layer_to_config
 
 FORMAT_VERSION = 1
 # Weights a loaded config may create beyond those stored (e.g. a layer whose weights are not saved).
@@ -107,8 +111,6 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     path = _check_path(filepath, (".cnnlab", ".keras", ".h5", ".hdf5"), "save")
     _refuse_overwrite(path, overwrite)
     _require_built(model)
-    from cnnlab.io.registry import layer_to_config
-
     try:
         entry = layer_to_config(model)
     except NotImplementedError as err:
@@ -131,9 +133,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
 
 
 def _metadata(model) -> dict:
-    import cnnlab
-
-    meta = {"format": "cnnlab-model", "format_version": FORMAT_VERSION, "cnnlab_version": cnnlab.__version__,
+    meta = {"format": "cnnlab-model", "format_version": FORMAT_VERSION, "cnnlab_version": __version__,
             "torch_version": torch.__version__, "date": datetime.datetime.now().isoformat(timespec="seconds")}
     get_compile_config = getattr(model, "get_compile_config", None)
     compile_config = get_compile_config() if get_compile_config is not None else None
@@ -153,8 +153,6 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         compile: re-compile with the saved optimizer, loss and metrics when the file has them.
         safe_mode: accepted for Keras compatibility; loading never runs code from the file.
     """
-    from cnnlab.saving import CustomObjectScope, custom_objects_for_loading
-
     table = custom_objects_for_loading(custom_objects)
     # The scope lets nested lookups (activations, regularizers, ... inside layer configs) find them too.
     with CustomObjectScope(table):
@@ -174,10 +172,6 @@ def _load_model(filepath, custom_objects: dict, compile: bool):
             optimizer_state = _read_safetensors(_read_member(zf, "optimizer.safetensors", path), path)
     if meta.get("format") != "cnnlab-model":
         raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}).")
-    from cnnlab.io.registry import layer_from_config
-
-    from cnnlab.layers.base import weight_budget
-
     budget = sum(t.numel() * t.element_size() for t in weights.values()) + _BUDGET_SLACK_BYTES
     try:
         with weight_budget(budget):
@@ -201,11 +195,8 @@ def _load_model(filepath, custom_objects: dict, compile: bool):
 
 def _build_input_shape(model) -> list | None:
     """The input shape a subclassed model was built with (graph models rebuild from their config)."""
-    from cnnlab.models.functional import Functional
-    from cnnlab.models.sequential import Sequential
-
     shape = getattr(model, "_build_shape", None)
-    if isinstance(model, (Functional, Sequential)) or not _is_shape(shape):
+    if is_graph_model(model) or not _is_shape(shape):
         return None
     return [None, *shape[1:]]
 

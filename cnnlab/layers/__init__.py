@@ -25,7 +25,7 @@ from cnnlab.layers.conv import (
 )
 from cnnlab.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape, ZeroPadding2D
 from cnnlab.layers.lambda_layer import Lambda
-from cnnlab.saving import deserialize_layer as deserialize, serialize_layer as serialize  # keras.layers.(de)serialize
+from cnnlab._serialization import deserialize_layer as deserialize, serialize_layer as serialize  # keras.layers.(de)serialize
 from cnnlab.layers.merge import (
     Add,
     Average,
@@ -127,6 +127,11 @@ __all__ = [
     "CenterCrop", "CutMix", "MixUp", "Normalization", "RandAugment", "RandomBrightness", "RandomContrast",
     "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
 ]
+
+
+from cnnlab.layers.serialization import register_layer_classes  # noqa: E402
+
+register_layer_classes(globals(), __all__)  # export = loadable: files may name exactly these classes
 
 
 def __getattr__(name: str):

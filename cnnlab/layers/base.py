@@ -31,6 +31,7 @@ from torch import nn
 from cnnlab import initializers as initializers_mod
 from cnnlab import regularizers as regularizers_mod
 from cnnlab import constraints as constraints_mod
+from cnnlab.eager import EagerTensor, hand_out, plain_outputs  # noqa: F401  EagerTensor, plain_outputs: re-exported
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError, did_you_mean
 from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, map_tensors, pack_like, symbolic_leaves
 from cnnlab.metrics import Metric
@@ -605,7 +606,7 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             self.__dict__["_last_shapes"] = (shape, _shape_of(outputs, keep_batch=True))
         finally:
             _CALL_DEPTH[0] = depth
-        return _hand_out(outputs) if not depth else outputs
+        return hand_out(outputs, only_when_needed=True) if not depth else outputs
 
     def _call_with_training(self, inputs, training: bool, *args, **kwargs):
         if _accepts_training(type(self)):
@@ -776,60 +777,6 @@ def metric_attribute_count() -> int:
 def has_added_losses() -> bool:
     """Whether some layer holds ``add_loss`` values (cheap: the trainer asks at every step)."""
     return bool(_LOSS_HOLDERS)
-
-
-class EagerTensor(torch.Tensor):
-    """What an outermost layer or model call hands to the user when a plain tensor would not answer ``.numpy()``
-    (it requires grad, or lives on a GPU): a torch tensor that answers ``.numpy()`` as TensorFlow's eager
-    tensors do. It computes and back-propagates like a plain tensor, and what is computed from it is an
-    ``EagerTensor`` too (Grad-CAM's ``heatmap = conv_output @ pooled_grads`` then ``heatmap.numpy()``).
-
-    ``fit``/``evaluate``/``predict`` never see one: their loops take plain tensors (see :func:`plain_outputs`).
-    """
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        with torch._C.DisableTorchFunctionSubclass():
-            value = self.detach().cpu()
-            if value.dtype in (torch.bfloat16, torch.float8_e4m3fn, torch.float8_e5m2):
-                value = value.float()  # NumPy has no bfloat16: its values read exactly as float32
-            return value.numpy()
-
-    def eval(self, *args, **kwargs):  # noqa: A003  TF1's Tensor.eval()
-        from cnnlab.errors import GraphModeError
-
-        raise GraphModeError(
-            "tensor.eval() is TensorFlow 1 graph mode, which cnnlab does not have: tensors are eager and already "
-            "hold their values (as in TensorFlow 2). Write `tensor.numpy()` instead of `tensor.eval()` (or "
-            "`sess.run(tensor)`).")
-
-
-_HAND_OUT = [True]  # False inside fit/evaluate/predict: their loops keep plain tensors (no per-op dispatch)
-
-
-@contextlib.contextmanager
-def plain_outputs():
-    """Calls inside return plain torch tensors (the training loops: EagerTensor's per-op dispatch costs time)."""
-    previous, _HAND_OUT[0] = _HAND_OUT[0], False
-    try:
-        yield
-    finally:
-        _HAND_OUT[0] = previous
-
-
-def _hand_out(outputs):
-    """Outputs of an outermost call, with tensors that would not answer ``.numpy()`` as :class:`EagerTensor`."""
-    if type(outputs) is torch.Tensor:
-        if (outputs.requires_grad or outputs.device.type != "cpu") and _HAND_OUT[0] \
-                and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
-            # Retag the tensor itself: as_subclass would make a new autograd node, and the gradient with respect
-            # to a handed-out intermediate output (Model(inputs, [conv_output, preds]), Grad-CAM) would be None.
-            outputs.__class__ = EagerTensor
-        return outputs
-    if type(outputs) in (list, tuple):
-        return type(outputs)(_hand_out(o) for o in outputs)
-    if type(outputs) is dict:
-        return {k: _hand_out(v) for k, v in outputs.items()}
-    return outputs
 
 
 @contextlib.contextmanager

@@ -6,7 +6,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cnnlab._object_registration import CustomObjectScope, custom_objects_for_loading
 from cnnlab.errors import ArgumentTypeError, ConfigError
+from cnnlab.layers.base import Layer
+from cnnlab.layers.serialization import user_class
+from cnnlab.models.model import Model
+from cnnlab.models.sequential import Sequential
 
 
 def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None):
@@ -19,7 +24,7 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
     Example:
         >>> new_model = model_from_json(model.to_json())
     """
-    from cnnlab.saving import CustomObjectScope, custom_objects_for_loading, deserialize_keras_object
+    from cnnlab._serialization import deserialize_keras_object
 
     try:
         config = json.loads(json_string)
@@ -45,11 +50,6 @@ def clone_model(model, input_tensors=None, clone_function: Callable | None = Non
     Example:
         >>> twin = clone_model(model)  # same layers, new weights
     """
-    from cnnlab.layers.base import Layer
-    from cnnlab.models.model import Model
-    from cnnlab.models.sequential import Sequential
-    from cnnlab.saving import CustomObjectScope, custom_objects_for_loading
-
     if not isinstance(model, Model):
         raise ArgumentTypeError(f"clone_model expects a Model. Received: {type(model).__name__} {model!r:.80}")
     unsupported = {"input_tensors": input_tensors, "call_function": call_function, "recursive": recursive or None,
@@ -70,6 +70,4 @@ def clone_model(model, input_tensors=None, clone_function: Callable | None = Non
             if model._input_layer is not None:
                 clone.build(tuple(model._input_layer.batch_shape))
             return clone
-        from cnnlab.io.registry import user_class
-
         return user_class(model).from_config(model.get_config())

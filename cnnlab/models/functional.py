@@ -5,14 +5,16 @@ from __future__ import annotations
 import torch
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.layers.base import Layer
+from cnnlab.layers.base import Layer, _rank_fix
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor, Node, flatten, pack_like
+from cnnlab.layers.serialization import layer_from_config, register_model_class, registered_name_of
 from cnnlab.models._fusion import relu_then_max_pool
 from cnnlab.models.model import Model
 from cnnlab.models.trace import explain_shape_error
 
 
+@register_model_class
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)``.
 
@@ -186,8 +188,6 @@ class Functional(Model):
             if value.dim() != len(want):
                 value = adjust_input_rank(value, want)
             if value is None:
-                from cnnlab.layers.base import _rank_fix
-
                 got = tuple(flat[len(bound)].shape)
                 raise ShapeError(
                     f"Model '{self.name}' input '{tensor.node.layer.name}' expects shape {want}; got "
@@ -217,8 +217,7 @@ class Functional(Model):
             return {"class_name": KERAS_TENSOR, "config": {"shape": list(t.shape), "dtype": str(t.dtype),
                                                           "keras_history": ref(t)}}
 
-        from cnnlab.io.registry import registered_name_of
-        from cnnlab.saving import serialize_config_values
+        from cnnlab._serialization import serialize_config_values
 
         entries = []
         for layer in self.layers:
@@ -240,8 +239,6 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from cnnlab.io.registry import layer_from_config
-
         outputs_of: dict[tuple[str, int], list] = {}
         pending = []
         # Calls are keyed by the name the config gives the layer: a user layer whose get_config() leaves out

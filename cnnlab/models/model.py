@@ -20,9 +20,11 @@ import torch
 from cnnlab.errors import ConfigError, NoSymbolicTensorError, NotBuiltError, did_you_mean
 from cnnlab.layers.base import Layer, _training_context, shape_probe, to_snake_case
 from cnnlab.layers.node import KerasTensor, flatten
+from cnnlab.layers.serialization import model_class, register_model_class
 from cnnlab.training.trainer import Trainer
 
 
+@register_model_class
 class Model(Trainer, Layer):
     """A model: layers plus training, evaluation, prediction, summary and saving.
 
@@ -41,9 +43,8 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from cnnlab.models.functional import Functional
-
-            return Functional.__new__(Functional)
+            functional = model_class("Functional")
+            return functional.__new__(functional)
         return super().__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, inputs=None, outputs=None, **kwargs):
@@ -54,10 +55,8 @@ class Model(Trainer, Layer):
         if _functional_arguments(args, kwargs):
             # class CustomModel(Model) built as CustomModel(inputs, outputs): a functional graph that keeps the
             # subclass's methods (train_step, test_step, ...), as Keras 3 does.
-            from cnnlab.models.functional import Functional
-
             self.__class__ = _functional_subclass(type(self))
-            Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
+            model_class("Functional").__init__(self, *args, name=name, trainable=trainable, **kwargs)
             return
         if args or kwargs:
             key = next(iter(kwargs), None)
@@ -201,7 +200,7 @@ class Model(Trainer, Layer):
         """
         import json
 
-        from cnnlab.saving import serialize_keras_object
+        from cnnlab._serialization import serialize_keras_object
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
@@ -209,8 +208,7 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         """Rebuild a model from :meth:`get_config`: a graph config becomes a functional model of this class
         (a subclass built as ``CustomModel(inputs, outputs)`` too); a subclassed model gets ``cls(**config)``."""
-        from cnnlab.models.functional import Functional
-
+        Functional = model_class("Functional")
         graph_keys = ("layers", "input_layers", "output_layers")
         params = inspect.signature(cls.__init__).parameters.values()
         takes_graph = cls in (Model, Functional) or issubclass(cls, Functional) or (
@@ -254,13 +252,15 @@ _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
 
 
 def _functional_subclass(cls: type) -> type:
-    """``cls`` with the functional graph machinery under it: same name, same methods, ``Functional`` bases."""
-    from cnnlab.models.functional import Functional
+    """``cls`` with the functional graph machinery under it: same name, same methods, ``Functional`` bases.
 
+    ``_user_class`` names ``cls`` so that files record the user's class (see ``serialization.user_class``).
+    """
+    Functional = model_class("Functional")
     if issubclass(cls, Functional):
         return cls
     if cls not in _FUNCTIONAL_SUBCLASSES:
         namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
-                     "_default_name": classmethod(lambda _: to_snake_case(cls.__name__))}
+                     "_default_name": classmethod(lambda _: to_snake_case(cls.__name__)), "_user_class": cls}
         _FUNCTIONAL_SUBCLASSES[cls] = type(cls)(cls.__name__, (cls, Functional), namespace)
     return _FUNCTIONAL_SUBCLASSES[cls]

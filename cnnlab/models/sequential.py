@@ -6,15 +6,17 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, ShapeError
-from cnnlab.layers.base import Layer
+from cnnlab.layers.base import Layer, _rank_fix
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor
+from cnnlab.layers.serialization import layer_from_config, layer_to_config, register_model_class
 from cnnlab.models._fusion import relu_then_max_pool
 from cnnlab.models.functional import adjust_input_rank
 from cnnlab.models.model import Model
 from cnnlab.models.trace import explain_shape_error
 
 
+@register_model_class
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -148,8 +150,6 @@ class Sequential(Model):
             want = self._input_layer.batch_shape
             if len(shape) != len(want) or any(w is not None and g != w for w, g in zip(want[1:], shape[1:])):
                 first = self._stack[0] if self._stack else None
-                from cnnlab.layers.base import _rank_fix
-
                 fix = _rank_fix(len(want), shape) if len(shape) != len(want) else ""
                 if not fix and len(want) == 4 and len(shape) == 4 and shape[1] == want[3]:
                     fix = (" The data looks channels-first (batch, channels, height, width): "
@@ -196,8 +196,6 @@ class Sequential(Model):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        from cnnlab.io.registry import layer_to_config
-
         config = {"name": self.name, "trainable": self.trainable, "layers": [layer_to_config(l) for l in self._stack]}
         if self._input_layer is not None:
             config["build_input_shape"] = list(self._input_layer.batch_shape)
@@ -205,8 +203,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from cnnlab.io.registry import layer_from_config
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         if config.get("build_input_shape"):
             model.add(InputLayer(batch_shape=tuple(config["build_input_shape"])))

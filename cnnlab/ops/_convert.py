@@ -15,38 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnlab.backend import floatx
-from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, ShapeError, unknown_name
+# The dtype tables and name rules live in backend (the lower layer); ops modules import them from here.
+from cnnlab.backend import PYTHON_DTYPES, TORCH_DTYPES, floatx
+from cnnlab.backend import keras_dtype_name as standardize_dtype
+from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, ShapeError
 
-TORCH_DTYPES: dict[str, torch.dtype] = {
-    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
-    "uint8": torch.uint8, "uint16": torch.uint16, "uint32": torch.uint32, "uint64": torch.uint64,
-    "int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "bool": torch.bool,
-    "complex64": torch.complex64, "complex128": torch.complex128,
-}
-KERAS_DTYPES = {v: k for k, v in TORCH_DTYPES.items()}
-# Python types as Keras sees them (keras/src/backend/common/dtypes.py): ints are int32, floats floatx.
-_PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", complex: "complex64"}
 DATA_FORMATS = ("channels_last", "channels_first")
-
-
-def standardize_dtype(dtype: Any, op: str = "ops", arg: str = "dtype") -> str:
-    """Return Keras's name for ``dtype`` (``None`` -> ``floatx()``)."""
-    if dtype is None:
-        return floatx()
-    if isinstance(dtype, torch.dtype):
-        name = KERAS_DTYPES.get(dtype)
-    elif dtype in _PYTHON_DTYPES:
-        name = _PYTHON_DTYPES[dtype]
-    else:
-        try:
-            name = np.dtype(getattr(dtype, "name", dtype)).name
-        except TypeError:
-            name = None
-        name = {"float": "float32", "int": "int32"}.get(dtype, name) if isinstance(dtype, str) else name
-    if name not in TORCH_DTYPES:
-        raise unknown_name("dtype", dtype, TORCH_DTYPES, where=f"{op} argument {arg}")
-    return name
 
 
 def torch_dtype(dtype: Any, op: str = "ops", arg: str = "dtype") -> torch.dtype:
@@ -72,7 +46,7 @@ def _python_dtype(values: Any) -> torch.dtype | None:
             return None
     for kind in (complex, float, int, bool):
         if kind in kinds:
-            return TORCH_DTYPES[_PYTHON_DTYPES[kind]]
+            return TORCH_DTYPES[PYTHON_DTYPES[kind]]
     return floatx_dtype()  # an empty list: Keras makes float32
 
 

@@ -51,7 +51,9 @@ def map_structure(value, fn):
 def to_device_tensor(array, name: str, device: torch.device, labels: bool = False) -> torch.Tensor:
     """One array to a tensor on ``device``: inputs as float32, labels keep integer dtypes (as int64)."""
     if isinstance(array, torch.Tensor):
-        tensor = array.detach()
+        # A handed-out EagerTensor (a dataset element, a tf-facade value) goes in as a plain tensor: the model's
+        # forward would otherwise dispatch every op through the subclass.
+        tensor = (array if type(array) is torch.Tensor else array.as_subclass(torch.Tensor)).detach()
     else:
         arr = np.asarray(array)
         if arr.dtype.kind not in "biuf":
@@ -258,10 +260,10 @@ class DatasetAdapter(IterableAdapter):
         return self.steps is None
 
     def _ran_out(self, count: int) -> None:
-        if self.steps is not None and count < self.steps:
-            from cnnlab.training.epoch_iterator import warn_ran_out
-
-            warn_ran_out(self.what)
+        if self.steps is not None and count < self.steps:  # Keras's warning
+            warnings.warn(f"{self.what}: the input ran out of data; the epoch ends early. Make sure the dataset or "
+                          "generator yields at least steps_per_epoch * epochs batches, e.g. with dataset.repeat().",
+                          stacklevel=4)
 
     def _convert(self, batch) -> tuple:
         if isinstance(batch, list):

@@ -19,7 +19,6 @@ The trainer is then a straight loop: ``for step, batch in iterator``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -161,10 +160,4 @@ def fit_iterators(model, x, y, sample_weight, *, batch_size: int, shuffle: bool,
     return train, val
 
 
-def warn_ran_out(what: str) -> None:
-    """Keras's warning when a dataset or generator ends before ``steps_per_epoch * epochs`` batches."""
-    warnings.warn(f"{what}: the input ran out of data; the epoch ends early. Make sure the dataset or generator "
-                  "yields at least steps_per_epoch * epochs batches, e.g. with dataset.repeat().", stacklevel=3)
-
-
-__all__ = ["EpochIterator", "device_arrays", "fit_iterators", "is_dataset", "one_batch", "warn_ran_out"]
+__all__ = ["EpochIterator", "device_arrays", "fit_iterators", "is_dataset", "one_batch"]

@@ -21,7 +21,8 @@ from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
 from cnnlab.training.progress import logs_to_floats
-from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes, plain_outputs
+from cnnlab.eager import plain_outputs
+from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
 from cnnlab.training.checks import positive, verbosity
 
 # The losses each output activation's logits can feed directly.
@@ -155,7 +156,15 @@ class Trainer:
 
     @property
     def metrics_names(self) -> list[str]:
-        return [m.name for m in self.metrics] or ["loss"]
+        """Keras 3's names: ``"loss"``, then ``"compile_metrics"`` standing for all compiled metrics (Keras keeps
+        them in one container), then the per-output losses and the metrics set as attributes."""
+        names, compiled = [], {id(m) for m in getattr(self, "_flat_metrics", ())}
+        for metric in self.metrics:
+            if id(metric) not in compiled:
+                names.append(metric.name)
+            elif "compile_metrics" not in names:
+                names.insert(1 if names[:1] == ["loss"] else 0, "compile_metrics")
+        return names or ["loss"]
 
     # ------------------------------------------------------------ loss, metrics
     def _output_names(self, y_pred=None) -> list[str]:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import cnnlab as keras
@@ -43,7 +44,8 @@ def test_label_modes_and_grayscale(tmp_path):
     _, y = _collect(image_dataset_from_directory(root, label_mode="binary", **options))
     assert y.shape == (5, 1) and y.dtype == np.float32
     images = next(iter(image_dataset_from_directory(root, labels=None, **options)))
-    assert isinstance(images, np.ndarray) and images.shape == (5, 3, 3, 3)
+    # a tensor, as TF's dataset yields (the old class yielded NumPy arrays); .numpy() gives the array
+    assert isinstance(images, torch.Tensor) and images.numpy().shape == (5, 3, 3, 3)
 
 
 def test_class_names_choose_and_order_the_classes(tmp_path):

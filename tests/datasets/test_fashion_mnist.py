@@ -76,4 +76,4 @@ def test_class_names_are_the_zalando_labels_in_order():
 
 def test_datasets_package_exposes_the_modules():
     assert cnnlab.datasets.fashion_mnist is fashion_mnist
-    assert sorted(cnnlab.datasets.__all__) == ["digits", "fashion_mnist", "mnist"]
+    assert sorted(cnnlab.datasets.__all__) == ["cifar10", "cifar100", "digits", "fashion_mnist", "mnist"]

@@ -9,7 +9,7 @@ import torch
 import cnnlab as keras
 from cnnlab import layers, ops
 from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError
-from cnnlab.layers.base import EagerTensor
+from cnnlab.eager import EagerTensor
 
 
 class Linear(keras.layers.Layer):

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 import cnnlab as keras
-from cnnlab.layers.base import EagerTensor
+from cnnlab.eager import EagerTensor
 
 
 def _model(seed=0):
@@ -64,3 +64,36 @@ def test_the_training_loops_hand_plain_tensors_to_their_steps():
     model.fit(np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32"), batch_size=2, verbose=0)
     assert seen == [torch.Tensor, torch.Tensor]
     assert type(model(np.zeros((1, 3), "float32"))) is EagerTensor  # outside the loop: handed out again
+
+
+def test_numpy_calls_formatting_and_tf1_eval_on_handed_out_tensors():
+    import pytest
+
+    from cnnlab.eager import hand_out
+    from cnnlab.errors import GraphModeError
+
+    values = np.array([[1.0, 5.0], [3.0, -2.0]], dtype="float32")
+    t = hand_out(torch.tensor(values))
+    assert np.min(t) == values.min() and np.argmax(t) == values.argmax()
+    np.testing.assert_array_equal(np.max(t, axis=0), values.max(axis=0))
+    np.testing.assert_array_equal(t.max(dim=0).values.numpy(), values.max(axis=0))  # torch's own call still works
+    assert f"{t.sum():0.2f}" == "7.00"
+    assert np.asarray(t, dtype="float64").dtype == np.float64
+    with pytest.raises(GraphModeError, match=r"tensor\.numpy\(\)"):
+        t.eval()
+
+
+def test_handed_out_inputs_reach_the_training_step_as_plain_tensors():
+    from cnnlab.eager import hand_out
+
+    seen = []
+
+    class Recording(keras.Sequential):
+        def train_step(self, data):
+            seen.append(type(data[0]))
+            return super().train_step(data)
+
+    model = Recording([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(hand_out(torch.zeros(4, 3)), hand_out(torch.zeros(4, 1)), batch_size=4, verbose=0)
+    assert seen == [torch.Tensor]

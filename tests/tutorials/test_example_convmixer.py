@@ -14,7 +14,6 @@ from cnnlab import layers
 
 # The tf.data-style pipeline (Dataset, map/take/prefetch, AUTOTUNE, PyDataset) is issue #14: these
 # steps of the tutorial fail until it lands; strict, so the marker must go when they pass.
-TF_DATA_PENDING = "tf.data-style datasets are not in cnnlab yet (issue #14)"
 
 learning_rate = 0.001
 weight_decay = 0.0001
@@ -83,7 +82,6 @@ def test_conv_mixer_256_8_shapes_and_parameter_count():
     assert patch_embeddings.shape == (2, 2, 3, 256)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_trains_on_tf_data_pipeline_with_augmentation(cifar_like, in_tmp_dir):
     (x_train, y_train), (x_test, y_test) = cifar_like
     x_train, y_train = x_train[:train_images], y_train[:train_images]

@@ -18,7 +18,6 @@ from cnnlab import layers
 
 # The tf.data-style pipeline (Dataset, map/take/prefetch, AUTOTUNE, PyDataset) is issue #14: these
 # steps of the tutorial fail until it lands; strict, so the marker must go when they pass.
-TF_DATA_PENDING = "tf.data-style datasets are not in cnnlab yet (issue #14)"
 
 image_size = (64, 64)
 batch_size = 8
@@ -112,7 +111,6 @@ def test_jfif_filter_deletes_the_non_jpeg_files(pet_images):
     assert sorted(os.listdir("PetImages/Cat"))[:2] == ["0.jpg", "1.jpg"]
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_image_dataset_from_directory_splits_both_subsets(pet_images):
     _filter_out_corrupted_images()
     train_ds, val_ds = _datasets()
@@ -127,7 +125,6 @@ def test_image_dataset_from_directory_splits_both_subsets(pet_images):
         assert {int(labels[i]) for i in range(batch_size)} <= {0, 1}  # label 1 is "dog", 0 is "cat"
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_augmentation_keeps_shape(pet_images):
     _filter_out_corrupted_images()
     train_ds, _ = _datasets()
@@ -148,7 +145,6 @@ def test_model_builds_on_the_images_shape():
     assert non_trainable == 2 * bn_channels
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_trains_checkpoints_and_predicts(pet_images):
     _filter_out_corrupted_images()
     train_ds, val_ds = _datasets()

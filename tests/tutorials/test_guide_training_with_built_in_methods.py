@@ -18,7 +18,6 @@ from cnnlab import ops
 
 # The tf.data-style pipeline (Dataset, map/take/prefetch, AUTOTUNE, PyDataset) is issue #14: these
 # steps of the tutorial fail until it lands; strict, so the marker must go when they pass.
-TF_DATA_PENDING = "tf.data-style datasets are not in cnnlab yet (issue #14)"
 
 HOLDOUT = 300  # the guide's 10,000, scaled to the stand-in's 1,437 training digits
 
@@ -230,7 +229,6 @@ def test_validation_split_holds_out_the_last_fifth(mnist_vectors):
     assert "val_loss" in history.history
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_fit_evaluate_on_tf_data_datasets(mnist_vectors):
     x_train, y_train, x_val, y_val, x_test, y_test = mnist_vectors
     model = get_compiled_model()
@@ -280,7 +278,6 @@ class ExamplePyDataset(keras.utils.PyDataset if hasattr(keras.utils, "PyDataset"
         return batch_x, batch_y
 
 
-@pytest.mark.xfail(strict=True, raises=(AttributeError, AssertionError), reason=TF_DATA_PENDING)
 def test_fit_evaluate_on_py_dataset(mnist_vectors):
     assert hasattr(keras.utils, "PyDataset"), "keras.utils.PyDataset is missing"
     x_train, y_train, x_val, y_val, *_ = mnist_vectors
@@ -323,7 +320,6 @@ def test_fit_evaluate_on_torch_dataloaders(mnist_vectors):
     assert len(model.evaluate(val_dataloader, verbose=0)) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_class_weight_and_sample_weight(mnist_vectors):
     x_train, y_train, *_ = mnist_vectors
     class_weight = {
@@ -395,7 +391,6 @@ def test_multi_input_multi_output_compile_variants():
     model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss={"class_output": keras.losses.CategoricalCrossentropy()})
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_DATA_PENDING)
 def test_multi_input_multi_output_fits_on_lists_dicts_and_datasets():
     model = _image_and_timeseries_model()
     model.compile(

@@ -1,7 +1,8 @@
 """tensorflow.org tutorial "Save and load models" (site/en/tutorials/keras/save_and_load.ipynb), ported.
 
 ``import tensorflow as tf`` / ``from tensorflow import keras`` become ``import cnnlab as tf`` /
-``from cnnlab import keras``. MNIST (first 1,000 samples) is the digits stand-in (conftest). Epochs cut:
+``from cnnlab import keras``. MNIST comes from the tutorial's own ``tf.keras.datasets.mnist.load_data()``,
+reading small generated IDX files (tf_tutorial_data.py); the tutorial keeps the first 1,000 samples. Epochs cut:
 2 instead of 10, 10 instead of 50 (checkpoints every 5 epochs kept), 2 instead of 5. The SavedModel section
 (``tf.saved_model``) is TensorFlow's own format and is left out.
 """
@@ -16,11 +17,12 @@ import cnnlab as tf
 from cnnlab import keras
 
 from .conftest import assert_summary, summary_rows, summary_text, summary_totals
+from .tf_tutorial_data import keras_mnist  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def data(mnist_like, in_tmp_dir):
-    (train_images, train_labels), (test_images, test_labels) = mnist_like
+def data(keras_mnist, in_tmp_dir):
+    (train_images, train_labels), (test_images, test_labels) = tf.keras.datasets.mnist.load_data()
 
     train_labels = train_labels[:1000]
     test_labels = test_labels[:1000]

@@ -69,3 +69,33 @@ def test_reductions_and_argmax_use_tensorflow_defaults():
     np.testing.assert_allclose(tf.squeeze(x[:, None, :]).numpy(), x)
     np.testing.assert_allclose(tf.maximum(x, 3.0).numpy(), np.maximum(x, 3.0))
     assert tf.newaxis is None and x[:, tf.newaxis].shape == (2, 1, 3)
+
+
+def test_gradient_with_respect_to_a_tf_variable_and_an_optimizer_step():
+    v = tf.Variable(3.0, name="w")
+    with tf.GradientTape() as tape:
+        loss = v * v + 2 * v
+    (grad,) = tape.gradient(loss, [v])
+    assert grad.item() == pytest.approx(8.0)  # d(v^2 + 2v)/dv at 3
+    v.assign_sub(0.5 * grad)
+    assert v.numpy() == pytest.approx(-1.0)
+
+
+def test_a_single_variable_source_gives_a_single_gradient_and_watch_accepts_variables():
+    v = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        tape.watch(v)
+        y = tf.reduce_sum(tf.square(v))
+    np.testing.assert_allclose(tape.gradient(y, v).numpy(), [2.0, 4.0])
+
+
+def test_a_non_trainable_variable_gets_no_gradient_as_in_tensorflow():
+    v = tf.Variable(2.0, trainable=False)
+    with tf.GradientTape() as tape:
+        y = v * 3
+    assert tape.gradient(y, v) is None
+
+
+def test_a_misspelt_tape_keyword_names_the_right_one():
+    with pytest.raises(ArgumentTypeError, match="Did you mean 'persistent'"):
+        tf.GradientTape(persistant=True)

@@ -1,6 +1,6 @@
 """Regression, hinge and probabilistic metrics (Keras 3 names, defaults and formulas).
 
-Imported by :mod:`cnnlab.metrics`, so use them as ``cnnlab.metrics.RootMeanSquaredError`` or by name in
+Exported by :mod:`cnnlab.metrics`, so use them as ``cnnlab.metrics.RootMeanSquaredError`` or by name in
 ``compile(metrics=["mape", "root_mean_squared_error"])``. Each is the running (weighted) mean of a per-sample
 function, as in Keras, except :class:`RootMeanSquaredError` (the square root of the mean squared error).
 
@@ -23,7 +23,7 @@ import torch
 from cnnlab import losses as losses_mod
 from cnnlab.losses import squeeze_or_expand_to_same_rank
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.metrics import Mean, MeanMetricWrapper, Metric, _tensor, _wrapper
+from cnnlab.metrics.metric import Mean, MeanMetricWrapper, Metric, _tensor, _wrapper
 
 Tensor = torch.Tensor
 
@@ -43,6 +43,8 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
     return -losses_mod.cosine_similarity(y_true, y_pred, axis=axis)
 
 
+MeanSquaredError = _wrapper(losses_mod.mean_squared_error, "mean_squared_error", "Mean squared error.")
+MeanAbsoluteError = _wrapper(losses_mod.mean_absolute_error, "mean_absolute_error", "Mean absolute error.")
 MeanAbsolutePercentageError = _wrapper(mean_absolute_percentage_error, "mean_absolute_percentage_error",
                                        "Mean absolute percentage error (``mape``).")
 MeanSquaredLogarithmicError = _wrapper(mean_squared_logarithmic_error, "mean_squared_logarithmic_error",

@@ -1,4 +1,4 @@
-"""F-scores (Keras 3's FBetaScore and F1Score), imported by :mod:`cnnlab.metrics`.
+"""F-scores (Keras 3's FBetaScore and F1Score), exported by :mod:`cnnlab.metrics`.
 
 Example:
     >>> import torch
@@ -17,7 +17,7 @@ import torch
 
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.losses import KERAS_EPSILON
-from cnnlab.metrics import Metric, _tensor
+from cnnlab.metrics.metric import Metric, _tensor
 
 Tensor = torch.Tensor
 

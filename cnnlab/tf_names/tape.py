@@ -1,64 +1,30 @@
-"""The eager TensorFlow names image tutorials use, on torch: ``import cnnlab as tf`` then ``tf.GradientTape``.
+"""``tf.GradientTape`` on torch autograd: gradients of eager computations with respect to tensors and Variables.
 
-Only what the Keras Grad-CAM example and custom loops need so far; each name maps onto :mod:`cnnlab.ops` or
-torch autograd with TensorFlow's argument names and defaults. TF1 graph mode is not provided.
+Example:
+    >>> import cnnlab as tf
+    >>> w = tf.Variable(3.0)
+    >>> with tf.GradientTape() as tape:
+    ...     loss = w * w
+    >>> float(tape.gradient(loss, w))
+    6.0
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import torch
 
-from cnnlab import ops
 from cnnlab.errors import ArgumentTypeError, TapeError
+from cnnlab.tf_names._args import check_arguments
 
-newaxis = None  # tf.newaxis, as NumPy's
-
-
-def argmax(input: Any, axis: int | None = None, output_type: Any = None, name: str | None = None) -> torch.Tensor:  # noqa: A002
-    """Index of the largest value along ``axis`` (TensorFlow's default: axis 0)."""
-    return ops.argmax(input, axis=0 if axis is None else axis)
+tape_api = check_arguments("GradientTape")
 
 
-def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> torch.Tensor:
-    """Mean over ``axis`` (all axes when None)."""
-    return ops.mean(input_tensor, axis=axis, keepdims=keepdims)
-
-
-def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> torch.Tensor:
-    """Sum over ``axis`` (all axes when None)."""
-    return ops.sum(input_tensor, axis=axis, keepdims=keepdims)
-
-
-def reduce_max(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> torch.Tensor:
-    """Maximum over ``axis`` (all axes when None)."""
-    return ops.max(input_tensor, axis=axis, keepdims=keepdims)
-
-
-def reduce_min(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None) -> torch.Tensor:
-    """Minimum over ``axis`` (all axes when None)."""
-    return ops.min(input_tensor, axis=axis, keepdims=keepdims)
-
-
-def squeeze(input: Any, axis: Any = None, name: str | None = None) -> torch.Tensor:  # noqa: A002
-    """Drop size-1 axes (all of them when ``axis`` is None)."""
-    return ops.squeeze(input, axis=axis)
-
-
-def maximum(x: Any, y: Any, name: str | None = None) -> torch.Tensor:
-    """Element-wise maximum, broadcasting."""
-    return ops.maximum(x, y)
-
-
-def minimum(x: Any, y: Any, name: str | None = None) -> torch.Tensor:
-    """Element-wise minimum, broadcasting."""
-    return ops.minimum(x, y)
-
-
-math = SimpleNamespace(argmax=argmax, reduce_mean=reduce_mean, reduce_sum=reduce_sum, reduce_max=reduce_max,
-                       reduce_min=reduce_min, maximum=maximum, minimum=minimum)
+def _tensor_of(value: Any) -> Any:
+    """The tensor behind a cnnlab Variable (what autograd records); anything else unchanged."""
+    inner = getattr(value, "value", None)
+    return inner if not isinstance(value, torch.Tensor) and isinstance(inner, torch.Tensor) else value
 
 
 class GradientTape:
@@ -69,12 +35,13 @@ class GradientTape:
         watch_accessed_variables: accepted; weights are always watched (torch records what requires grad).
 
     Example:
-        >>> with GradientTape() as tape:
+        >>> with GradientTape() as tape:  # doctest: +SKIP
         ...     preds = model(x)
         ...     loss = preds[:, 0].sum()
         >>> grads = tape.gradient(loss, model.trainable_weights)  # doctest: +SKIP
     """
 
+    @tape_api
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
         self.persistent = bool(persistent)
         self._used = False
@@ -88,9 +55,11 @@ class GradientTape:
     def __exit__(self, *exc) -> None:
         self._grad_mode.__exit__(*exc)
 
+    @tape_api
     def watch(self, tensor: Any) -> None:
-        """Record operations on ``tensor`` (a float leaf tensor, or a list of them)."""
+        """Record operations on ``tensor`` (a float tensor or Variable, or a list of them)."""
         for t in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
+            t = _tensor_of(t)
             if not isinstance(t, torch.Tensor):
                 raise ArgumentTypeError(
                     "GradientTape.watch: only tensors can be watched (torch records operations on tensors). Turn "
@@ -99,6 +68,7 @@ class GradientTape:
             if t.is_leaf and t.is_floating_point() and not t.requires_grad:
                 t.requires_grad_(True)
 
+    @tape_api
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
                  unconnected_gradients: str = "none") -> Any:
         """d(sum of ``target``)/d``sources``, in the structure of ``sources``; None where not connected."""
@@ -110,9 +80,9 @@ class GradientTape:
             raise ArgumentTypeError("GradientTape.gradient: unconnected_gradients must be 'none' or 'zero'. "
                                     f"Received: unconnected_gradients={unconnected_gradients!r}")
         self._used = True
-        single = isinstance(sources, torch.Tensor)
-        flat = [sources] if single else list(sources)
-        targets = list(target) if isinstance(target, (list, tuple)) else [target]
+        single = not isinstance(sources, (list, tuple))
+        flat = [_tensor_of(s) for s in ([sources] if single else sources)]
+        targets = [_tensor_of(t) for t in (target if isinstance(target, (list, tuple)) else [target])]
         weights = list(output_gradients) if isinstance(output_gradients, (list, tuple)) else \
             [output_gradients] * len(targets)
         pairs = [(t, torch.ones_like(t) if w is None else torch.as_tensor(w, dtype=t.dtype))
