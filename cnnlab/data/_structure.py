@@ -24,10 +24,13 @@ UNKNOWN_CARDINALITY = -2
 class TensorSpec:
     """The shape and dtype of one leaf of a dataset element, as ``tf.TensorSpec``.
 
+    One class serves ``tf.TensorSpec`` everywhere: dataset ``element_spec``, ``from_generator``'s
+    ``output_signature`` and ``tf.function``'s ``input_signature``.
+
     Args:
         shape: a tuple of ints, with None for a dimension that varies (the batch axis of ``batch()`` without
-            ``drop_remainder``).
-        dtype: the dtype's name, e.g. ``"float32"``.
+            ``drop_remainder``); None for any shape.
+        dtype: a dtype or its name (``tf.float32``, ``torch.int64``, ``"float32"``).
         name: an optional name.
 
     Example:
@@ -35,8 +38,8 @@ class TensorSpec:
         TensorSpec(shape=(None, 28, 28), dtype=tf.float32, name=None)
     """
 
-    def __init__(self, shape: tuple, dtype: str = "float32", name: str | None = None) -> None:
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+    def __init__(self, shape: tuple | None, dtype: Any = "float32", name: str | None = None) -> None:
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtype_name(dtype)
         self.name = name
 
@@ -52,8 +55,12 @@ class TensorSpec:
     def is_compatible_with(self, value: Any) -> bool:
         """Whether a tensor (or spec) fits this spec: same dtype, same rank, equal sizes where this one has one."""
         shape, dtype = tuple(value.shape), value.dtype
-        return dtype_name(dtype) == self.dtype and len(shape) == len(self.shape) and all(
-            a is None or a == b for a, b in zip(self.shape, shape))
+        return dtype_name(dtype) == self.dtype and self.has_shape_of(shape)
+
+    def has_shape_of(self, shape: tuple) -> bool:
+        """Whether ``shape`` has this spec's rank and its known sizes (any shape when the spec's is None)."""
+        return self.shape is None or (len(shape) == len(self.shape) and all(
+            a is None or a == b for a, b in zip(self.shape, shape)))
 
     @classmethod
     def from_tensor(cls, tensor: torch.Tensor) -> TensorSpec:

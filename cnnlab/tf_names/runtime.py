@@ -23,37 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab.data._structure import TensorSpec
 from cnnlab.errors import ArgumentTypeError, ShapeError
 from cnnlab.tf_names._args import check_arguments
-from cnnlab.tf_names.dtypes import as_dtype
-from cnnlab.tf_names.tensors import TensorShape
 
 tf_api = check_arguments("tf")
-
-
-class TensorSpec:
-    """The shape and dtype an argument must have, as ``tf.TensorSpec`` (None: any size along that axis).
-
-    Args:
-        shape: e.g. ``[None, 28, 28, 1]``; None for any shape.
-        dtype: ``tf.float32`` by default.
-        name: accepted, for TF compatibility.
-    """
-
-    def __init__(self, shape: Any, dtype: Any = torch.float32, name: str | None = None) -> None:
-        self.shape = None if shape is None else TensorShape(shape)
-        self.dtype = as_dtype(dtype, "tf.TensorSpec")
-        self.name = name
-
-    def is_compatible_with(self, value: Any) -> bool:
-        """Whether ``value`` (a tensor or array) has this spec's rank and known sizes."""
-        shape = tuple(getattr(value, "shape", np.shape(value)))
-        if self.shape is None:
-            return True
-        return len(shape) == len(self.shape) and all(s is None or s == v for s, v in zip(self.shape, shape))
-
-    def __repr__(self) -> str:
-        return f"TensorSpec(shape={self.shape}, dtype={self.dtype}, name={self.name!r})"
 
 
 def _check_signature(fn: Callable, signature: list[TensorSpec], args: tuple) -> None:
@@ -63,8 +37,8 @@ def _check_signature(fn: Callable, signature: list[TensorSpec], args: tuple) -> 
         raise ArgumentTypeError(f"{where}: its input_signature lists {len(signature)} arguments but it was called "
                                 f"with {len(values)}. Received: {len(values)} positional arguments")
     for i, (spec, value) in enumerate(zip(signature, values)):
-        if isinstance(spec, TensorSpec) and not spec.is_compatible_with(value):
-            got = tuple(getattr(value, "shape", np.shape(value)))
+        got = tuple(getattr(value, "shape", np.shape(value)))
+        if isinstance(spec, TensorSpec) and not spec.has_shape_of(got):  # values of other dtypes are converted
             raise ShapeError(f"{where}: argument {i} has shape {got}, which does not match its input_signature "
                              f"shape {spec.shape}. Received: shape {got}")
 
