@@ -32,6 +32,10 @@ def render(records: list[dict], exitstatus: int) -> str:
         fuzz[rec["target"]] += rec["inputs"]
     memory = kinds["memory_bound"]
     held = sum(1 for m in memory if m["held"])
+    hostile = kinds["hostile"]
+    families: dict[str, list[dict]] = collections.defaultdict(list)
+    for rec in hostile:
+        families[rec["family"]].append(rec)
     out = [
         "# Robustness",
         "",
@@ -47,6 +51,8 @@ def render(records: list[dict], exitstatus: int) -> str:
         f"| crafted files refused with no side effect | {len(crafted)} |",
         f"| fuzz inputs tried (only CnnlabError out, bounded time and memory) | {sum(fuzz.values())} |",
         f"| memory bounds held | {held} of {len(memory)} |",
+        f"| hostile files and faults (round 2: each refused or handled in bounded time and memory, no file "
+        f"changed) | {len(hostile)} in {len(families)} families |",
         "",
         "## Bad inputs per entry point",
         "",
@@ -72,6 +78,16 @@ def render(records: list[dict], exitstatus: int) -> str:
     out += ["", "## Memory bounds", ""]
     out += _table(["workload", "data (MiB)", "budget (MiB)", "RSS growth (MiB)", "held"],
                   [[m["what"], m["input_mib"], m["budget_mib"], m["measured_mib"], m["held"]] for m in memory])
+    out += ["", "## Hostile files and faults, by family", ""]
+    out += _table(["family", "cases", "slowest (s)", "most memory (MiB)", "errors"],
+                  [[name, len(recs), max(r["seconds"] for r in recs),
+                    max((r["peak_mib"] for r in recs if r["peak_mib"] is not None), default="n/a"),
+                    ", ".join(sorted({r["error"] or "handled" for r in recs}))] for name, recs in sorted(families.items())])
+    for name, recs in sorted(families.items()):
+        out += ["", f"### {name} ({len(recs)} cases)", ""]
+        out += _table(["case", "error", "s", "MiB", "message (start)"],
+                      [[r["case"], r["error"] or "handled", r["seconds"], r["peak_mib"], r["message"][:120]]
+                       for r in recs])
     return "\n".join(out) + "\n"
 
 
