@@ -76,3 +76,52 @@ def test_bfloat16_training_learns_the_digits():
     model.fit(x_train[..., None] / 255.0, y_train, epochs=15, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
     assert accuracy > 0.9
+
+
+def test_mixed_bfloat16_warns_once_with_the_measured_slowdown_on_a_cpu_without_native_bfloat16(monkeypatch):
+    import warnings
+
+    import cnnlab as keras
+    from cnnlab import mixed_precision
+
+    monkeypatch.setattr(mixed_precision, "native_cpu_bfloat16", lambda: False)
+    monkeypatch.setattr(mixed_precision, "_WARNED", set())
+    monkeypatch.setattr(mixed_precision, "_MEASURED", {("cpu", "torch.bfloat16"): 9.6})  # as measured on an AVX2 VM
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+                model.compile("sgd", "mse", device="cpu")
+        messages = [str(w.message) for w in caught if "policy makes training slower" in str(w.message)]
+        assert len(messages) == 1 and "9.6x slower" in messages[0] and "set_global_policy('float32')" in messages[0]
+    finally:
+        mixed_precision.set_global_policy("float32")
+
+
+def test_the_slowdown_is_measured_not_assumed():
+    import torch
+
+    from cnnlab import mixed_precision
+
+    ratio = mixed_precision.measured_slowdown(torch.bfloat16, torch.device("cpu"))
+    assert 0 < ratio < 1000 and mixed_precision._MEASURED[("cpu", "torch.bfloat16")] == ratio
+
+
+def test_a_cpu_with_native_bfloat16_is_not_warned(monkeypatch):
+    import warnings
+
+    import cnnlab as keras
+    from cnnlab import mixed_precision
+
+    monkeypatch.setattr(mixed_precision, "native_cpu_bfloat16", lambda: True)
+    monkeypatch.setattr(mixed_precision, "_WARNED", set())
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).compile("sgd", "mse", device="cpu")
+        assert not [w for w in caught if "policy makes training slower" in str(w.message)]
+    finally:
+        mixed_precision.set_global_policy("float32")

@@ -98,6 +98,7 @@ class Trainer:
         from cnnlab import mixed_precision
 
         self._autocast_dtype = mixed_precision.global_policy().autocast_dtype()
+        mixed_precision.warn_if_slower(mixed_precision.global_policy(), self.device)
         self.compiled = True
         self._compile_args = (loss, metrics, loss_weights, weighted_metrics)
 
