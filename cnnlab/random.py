@@ -84,8 +84,13 @@ def _generator(seed: Any, op: str) -> torch.Generator | None:
         raise ArgumentTypeError(
             f"{op}: seed must be None, an int or a cnnlab.random.SeedGenerator. Received: seed={seed!r}"
         )
-    # Mix the pair into one 63-bit seed so the counter steps give unrelated streams.
-    mixed = (first * 0x9E3779B97F4A7C15 + counter * 0xBF58476D1CE4E5B9) % (2**63 - 1)
+    return generator_from_pair(first, counter)
+
+
+def generator_from_pair(first: int, second: int) -> torch.Generator:
+    """A CPU torch generator determined by two ints (a ``[seed, counter]`` pair or a TF stateless seed)."""
+    # Mix the pair into one 63-bit seed so neighbouring pairs give unrelated streams.
+    mixed = (int(first) * 0x9E3779B97F4A7C15 + int(second) * 0xBF58476D1CE4E5B9) % (2**63 - 1)
     return torch.Generator().manual_seed(mixed)
 
 
