@@ -84,13 +84,8 @@ def _generator(seed: Any, op: str) -> torch.Generator | None:
         raise ArgumentTypeError(
             f"{op}: seed must be None, an int or a cnnlab.random.SeedGenerator. Received: seed={seed!r}"
         )
-    return generator_from_pair(first, counter)
-
-
-def generator_from_pair(first: int, second: int) -> torch.Generator:
-    """A CPU torch generator determined by two ints (a ``[seed, counter]`` pair or a TF stateless seed)."""
-    # Mix the pair into one 63-bit seed so neighbouring pairs give unrelated streams.
-    mixed = (int(first) * 0x9E3779B97F4A7C15 + int(second) * 0xBF58476D1CE4E5B9) % (2**63 - 1)
+    # Mix the pair into one 63-bit seed so the counter steps give unrelated streams.
+    mixed = (first * 0x9E3779B97F4A7C15 + counter * 0xBF58476D1CE4E5B9) % (2**63 - 1)
     return torch.Generator().manual_seed(mixed)
 
 
@@ -235,8 +230,16 @@ def set_seed(seed: int) -> None:
     set_random_seed(seed)
 
 
-__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "set_seed",
-           "shuffle", "truncated_normal", "uniform"]
+# tf.random is this module; TensorFlow's own names (stateless ops, split, Generator) live with the tf facade,
+# which does not import this module back. Imported last, once this module is complete, because loading the facade
+# package loads tf.image and tf.nn, which use this module's functions.
+from cnnlab.tf_names.random_ops import (  # noqa: E402
+    Algorithm, Generator, get_global_generator, set_global_generator, split, stateless_normal, stateless_uniform,
+)
+
+__all__ = ["Algorithm", "Generator", "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma",
+           "get_global_generator", "normal", "randint", "set_global_generator", "set_seed", "shuffle", "split",
+           "stateless_normal", "stateless_uniform", "truncated_normal", "uniform"]
 
 
 def __getattr__(name: str) -> Any:

@@ -263,3 +263,167 @@ def test_list_physical_devices_match_tensorflow_on_a_cpu_machine():
     assert str(tf.TensorShape([None, 3])) == str(real.TensorShape([None, 3]))
     assert tf.TensorShape([None, 3]).as_list() == real.TensorShape([None, 3]).as_list()
     assert sys.modules["cnnlab"] is tf
+
+
+# --------------------------------------------------------------------------- HSV, stateless ops, tf.random.Generator
+
+HSV_IMAGES = [IMAGE, BATCH, np.array([[[0.5, 0.5, 0.5], [0, 0, 0], [1, 1, 0], [0, 1, 1], [1, 0, 1]]], "float32")]
+
+
+@pytest.mark.parametrize("images", HSV_IMAGES, ids=["image", "batch", "greys_and_ties"])
+def test_hsv_conversions_match_tensorflow(images):
+    same(tf.image.rgb_to_hsv(images), real.image.rgb_to_hsv(images))
+    hsv = RNG.uniform(size=images.shape).astype("float32")
+    same(tf.image.hsv_to_rgb(hsv), real.image.hsv_to_rgb(hsv))
+
+
+@pytest.mark.parametrize("images", [IMAGE, BATCH, UINT8], ids=["image", "batch", "uint8"])
+@pytest.mark.parametrize("name,arg", [("adjust_saturation", 3.0), ("adjust_saturation", 0.3),
+                                      ("adjust_hue", 0.2), ("adjust_hue", -0.65)])
+def test_saturation_and_hue_adjustments_match_tensorflow(name, arg, images):
+    ours, theirs = getattr(tf.image, name)(images, arg), getattr(real.image, name)(images, arg)
+    if images.dtype == np.uint8:  # float rounding may move a value across a truncation step
+        assert ours.numpy().dtype == theirs.numpy().dtype
+        assert np.abs(ours.numpy().astype(int) - theirs.numpy().astype(int)).max() <= 1
+    else:
+        same(ours, theirs)
+
+
+STATELESS_IMAGE_OPS = [
+    ("stateless_random_brightness", {"max_delta": 0.5}), ("stateless_random_contrast", {"lower": 0.1, "upper": 0.9}),
+    ("stateless_random_saturation", {"lower": 0.5, "upper": 2.0}), ("stateless_random_hue", {"max_delta": 0.3}),
+    ("stateless_random_flip_left_right", {}), ("stateless_random_flip_up_down", {}),
+    ("stateless_random_crop", {"size": [5, 7, 3]}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", STATELESS_IMAGE_OPS, ids=[n for n, _ in STATELESS_IMAGE_OPS])
+@pytest.mark.parametrize("images", [IMAGE, UINT8[0]], ids=["float32", "uint8"])
+def test_stateless_image_ops_give_tensorflows_shapes_and_dtypes(name, kwargs, images):
+    """The values differ by design (TF's Philox stream is not reproduced); shape, dtype and range agree."""
+    ours = getattr(tf.image, name)(images, **kwargs, seed=(1, 2)).numpy()
+    theirs = getattr(real.image, name)(images, **kwargs, seed=(1, 2)).numpy()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    if images.dtype == np.uint8:
+        assert ours.min() >= 0 and ours.max() <= 255
+
+
+def test_stateless_random_ops_and_split_give_tensorflows_shapes_and_dtypes():
+    for args in [([3, 4], (1, 2)), ([5], (1, 2), 2, 9, "int32"), ([2], (1, 2), 0.0, 1.0, "float64")]:
+        ours, theirs = tf.random.stateless_uniform(*args).numpy(), real.random.stateless_uniform(*args).numpy()
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    ours, theirs = tf.random.stateless_normal([2, 3], (4, 5)).numpy(), real.random.stateless_normal([2, 3], (4, 5)).numpy()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    for seed in [(1, 2), np.array([1, 2], "int64")]:
+        ours, theirs = tf.random.split(seed, num=3).numpy(), real.random.split(seed, num=3).numpy()
+        assert ours.shape == theirs.shape == (3, 2) and ours.dtype == theirs.dtype
+
+
+def test_generator_outputs_have_tensorflows_shapes_dtypes_and_ranges():
+    ours, theirs = tf.random.Generator.from_seed(123, alg="philox"), real.random.Generator.from_seed(123, alg="philox")
+    for method, args, kwargs in [("make_seeds", (), {}), ("make_seeds", (4,), {}), ("normal", ([2, 3],), {}),
+                                 ("uniform", ([5],), {"minval": 2, "maxval": 4}),
+                                 ("uniform", ([50],), {"minval": 0, "maxval": 3, "dtype": "int64"})]:
+        a = getattr(ours, method)(*args, **kwargs).numpy()
+        b = getattr(theirs, method)(*args, **kwargs).numpy()
+        assert a.shape == b.shape and a.dtype == b.dtype, method
+        if method == "uniform":
+            assert a.min() >= kwargs["minval"] and a.max() < kwargs["maxval"]
+        if method == "make_seeds":
+            np.testing.assert_array_equal(a[1], b[1])  # both put zeros in the second row
+    assert len(ours.split(2)) == len(theirs.split(2)) == 2
+    assert ours.algorithm == theirs.algorithm
+    assert ours.state.numpy().shape == theirs.state.numpy().shape
+
+
+def test_counter_matches_tensorflows_elements_and_cardinality():
+    ours, theirs = tf.data.experimental.Counter(3, 2), real.data.experimental.Counter(3, 2)
+    assert int(ours.cardinality()) == int(theirs.cardinality())
+    assert [int(v) for v in ours.take(4)] == [int(v) for v in theirs.take(4)]
+    assert next(iter(ours)).numpy().dtype == next(iter(theirs)).numpy().dtype
+    data = np.arange(5)
+    zipped_ours = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(data), (ours, ours)))
+    zipped_theirs = real.data.Dataset.zip((real.data.Dataset.from_tensor_slices(data), (theirs, theirs)))
+    assert int(zipped_ours.cardinality()) == int(zipped_theirs.cardinality()) == 5
+
+
+# --------------------------------------------------------------------------- strings, tf.io, list_files
+
+
+@pytest.mark.parametrize("text, sep, maxsplit", [
+    ("a/b/roses/x.jpg", "/", -1), ("a,,b,", ",", -1), ("  a  b c ", None, -1), ("  a  b c ", None, 1),
+    ("", ",", -1), ("", None, -1)])
+def test_strings_split_matches_tensorflow(text, sep, maxsplit):
+    ours = tf.strings.split(text, sep, maxsplit=maxsplit)
+    theirs = real.strings.split(text, sep, maxsplit=maxsplit)
+    assert ours.shape == tuple(theirs.shape) and ours.numpy().tolist() == theirs.numpy().tolist()
+
+
+def test_string_comparison_with_class_names_and_argmax_match_tensorflow():
+    class_names = np.array(["daisy", "dandelion", "roses"])
+    ours = tf.strings.split("x/roses/1.jpg", "/")[-2] == class_names
+    theirs = real.strings.split("x/roses/1.jpg", "/")[-2] == class_names
+    assert ours.numpy().tolist() == theirs.numpy().tolist()
+    assert int(tf.argmax(ours)) == int(real.argmax(theirs))
+    assert repr(tf.strings.split("a/b", "/")) == repr(real.strings.split("a/b", "/"))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"precision": 2}, {"scientific": True}, {"shortest": True},
+                                    {"width": 7, "fill": "0"}])
+def test_strings_as_string_matches_tensorflow(kwargs):
+    for value in (3.5, 1234.5678, 0.1):
+        assert tf.strings.as_string(value, **kwargs).numpy() == real.strings.as_string(value, **kwargs).numpy()
+    assert tf.strings.as_string(np.int32(42)).numpy() == real.strings.as_string(np.int32(42)).numpy()
+
+
+def _encoded(pixels: np.ndarray, file_format: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format=file_format, **({"quality": 90} if file_format == "JPEG" else {}))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("channels", [0, 1, 3, 4])
+def test_decode_png_gives_tensorflows_pixels_exactly(channels):
+    data = _encoded(UINT8[0], "PNG")
+    ours, theirs = tf.io.decode_png(data, channels=channels), real.io.decode_png(data, channels=channels)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype == tf.uint8
+    if channels == 1:  # both use ITU-R 601 luma; libpng and Pillow round differently by at most one level
+        assert np.abs(ours.numpy().astype(int) - theirs.numpy().astype(int)).max() <= 1
+    else:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("channels", [0, 1, 3])
+def test_decode_jpeg_gives_tensorflows_pixels_within_a_few_levels(channels):
+    # Pillow's and TF's libjpeg builds differ in IDCT and upsampling details: a few levels apart, not bit-exact.
+    smooth = np.clip(np.linspace(0, 255, 64)[None, :, None] + np.linspace(0, 60, 48)[:, None, None]
+                     + np.array([0, 40, 80])[None, None, :], 0, 255).astype(np.uint8)
+    data = _encoded(smooth, "JPEG")
+    ours, theirs = tf.io.decode_jpeg(data, channels=channels), real.io.decode_jpeg(data, channels=channels)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    difference = np.abs(ours.numpy().astype(int) - theirs.numpy().astype(int))
+    assert difference.max() <= 4 and difference.mean() < 1.0
+
+
+def test_decode_jpeg_reads_png_bytes_as_tensorflow_does():
+    data = _encoded(UINT8[0], "PNG")
+    np.testing.assert_array_equal(tf.io.decode_jpeg(data).numpy(), real.io.decode_jpeg(data).numpy())
+
+
+def test_decode_image_float32_matches_tensorflow():
+    data = _encoded(UINT8[1], "PNG")
+    same(tf.io.decode_image(data, dtype=tf.float32), real.io.decode_image(data, dtype=real.float32))
+
+
+def test_list_files_without_shuffle_gives_tensorflows_order(tmp_path):
+    for name in ("b/2.jpg", "a/10.jpg", "a/9.jpg", "B/1.jpg", "a/.dot.jpg", "LICENSE.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    pattern = str(tmp_path / "*/*")
+    ours = list(tf.data.Dataset.list_files(pattern, shuffle=False).as_numpy_iterator())
+    theirs = list(real.data.Dataset.list_files(pattern, shuffle=False).as_numpy_iterator())
+    assert ours == theirs
+    assert tf.data.Dataset.list_files(pattern).element_spec == tf.TensorSpec((), tf.string)
+    assert list(tf.io.matching_files(pattern).numpy()) == list(real.io.matching_files(pattern).numpy())

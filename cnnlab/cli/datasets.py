@@ -39,6 +39,22 @@ def _idx_status(spec) -> tuple[str, str]:
     return "not here", how
 
 
+def _cifar_status(layout) -> tuple[str, str]:
+    """Where ``cifarNN.load_data()`` would read from: an extracted folder or the archive, in its lookup order."""
+    from cnnlab.data.sources import dataset_dir, is_offline, keras_datasets_dir
+
+    archive = layout.spec.files[0].name
+    for folder in (dataset_dir(layout.spec), *layout.spec.system_dirs, keras_datasets_dir()):
+        if all((folder / layout.folder / name).is_file() for name in layout.data_files):
+            return "available", str(folder / layout.folder)
+        for candidate in (folder / archive, folder / archive.removesuffix(".gz")):
+            if candidate.is_file():
+                return "available", str(candidate)
+    if is_offline():
+        return "not here", f"CNNLAB_OFFLINE is set: put {archive} in {dataset_dir(layout.spec)}"
+    return "not here", f"downloads on first use into {dataset_dir(layout.spec)}"
+
+
 def _digits_status() -> tuple[str, str]:
     try:
         import sklearn
@@ -49,11 +65,13 @@ def _digits_status() -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from cnnlab.data.sources import data_home
-    from cnnlab.datasets import fashion_mnist, mnist
+    from cnnlab.datasets import cifar10, cifar100, fashion_mnist, mnist
 
     rows = [
         ("fashion_mnist", "60000+10000 28x28 grey, 10 clothing classes", *_idx_status(fashion_mnist.SPEC)),
         ("mnist", "60000+10000 28x28 grey, 10 digits", *_idx_status(mnist.SPEC)),
+        ("cifar10", "50000+10000 32x32 colour, 10 classes", *_cifar_status(cifar10.LAYOUT)),
+        ("cifar100", "50000+10000 32x32 colour, 100 (or 20) classes", *_cifar_status(cifar100.LAYOUT)),
         ("digits", "1437+360 8x8 grey, 10 digits (offline)", *_digits_status()),
     ]
     print(f"{'name':<14} {'contents':<46} {'status':<10} where / how to get it")

@@ -100,6 +100,30 @@ class RangeDataset(Dataset):
         return TensorSpec((), self._dtype)
 
 
+class CounterDataset(Dataset):
+    """``tf.data.experimental.Counter``: ``start``, ``start + step``, ... forever (INFINITE cardinality)."""
+
+    _tf_name = "_CounterDataset"
+
+    def __init__(self, start: int, step: int, dtype: Any) -> None:
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, step)):
+            raise ArgumentTypeError(f"tf.data.experimental.Counter: start and step must be ints. "
+                                    f"Received: start={start!r}, step={step!r}")
+        self._start, self._step, self._dtype = start, step, torch_dtype(dtype)
+
+    def _elements(self) -> Iterator[torch.Tensor]:
+        value = self._start
+        while True:
+            yield torch.tensor(value, dtype=self._dtype)
+            value += self._step
+
+    def _cardinality(self) -> int:
+        return INFINITE_CARDINALITY
+
+    def _spec(self) -> TensorSpec:
+        return TensorSpec((), self._dtype)
+
+
 class GeneratorDataset(Dataset):
     """``Dataset.from_generator``: ``generator(*args)`` called again at every epoch."""
 
@@ -127,7 +151,8 @@ class GeneratorDataset(Dataset):
                                 "them agree.")
             tensors = []
             for leaf, spec in zip(leaves, specs):
-                tensor = to_tensor(leaf, "Dataset.from_generator", torch_dtype(spec.dtype))
+                dtype = None if spec.dtype == "string" else torch_dtype(spec.dtype)  # text: a StringTensor
+                tensor = to_tensor(leaf, "Dataset.from_generator", dtype)
                 if spec.shape is not None and not spec.is_compatible_with(tensor):
                     raise DataError(f"Dataset.from_generator: the generator yielded a value of shape "
                                     f"{tuple(tensor.shape)} where output_signature expects {spec.shape}. Fix the "

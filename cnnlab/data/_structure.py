@@ -1,7 +1,7 @@
 """Nested elements of a Dataset: flatten/pack, conversion of leaves to tensors, and ``TensorSpec``.
 
 An element is a tensor, a tuple (or namedtuple) or a dict of elements, nested as in ``tf.data``; every leaf is a
-CPU ``torch.Tensor``.
+CPU ``torch.Tensor``, or a :class:`~cnnlab.data._strings.StringTensor` for text (file names, file contents).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab.data._strings import StringTensor, is_text, stack_strings
 from cnnlab.errors import ArgumentTypeError, ConfigError, DataError
 
 # tf.data's constants (tf.data.AUTOTUNE, tf.data.INFINITE_CARDINALITY, tf.data.UNKNOWN_CARDINALITY).
@@ -71,6 +72,8 @@ def dtype_name(dtype: Any) -> str:
     """``'float32'`` for torch.float32, np.float32, 'float32', tf.float32 and the like."""
     if isinstance(dtype, torch.dtype):
         return str(dtype).removeprefix("torch.")
+    if isinstance(dtype, str) and dtype == "string":  # tf.string's name, which NumPy does not know
+        return dtype
     name = getattr(dtype, "name", None)
     if isinstance(name, str):  # tf.DType, np.dtype
         return name
@@ -85,8 +88,8 @@ def torch_dtype(dtype: Any) -> torch.dtype:
     name = dtype_name(dtype)
     found = getattr(torch, name, None)
     if not isinstance(found, torch.dtype):
-        raise ConfigError(f"dtype {name!r} has no torch equivalent (strings are not supported by cnnlab datasets: "
-                          f"map them to integer ids first). Received: dtype={dtype!r}")
+        raise ConfigError(f"dtype {name!r} has no torch equivalent (tf.string holds text made from str/bytes values, "
+                          f"not numbers). Received: dtype={dtype!r}")
     return found
 
 
@@ -133,7 +136,12 @@ def normalize(value: Any, where: str) -> Any:
 
 
 def to_tensor(value: Any, where: str, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """One leaf as a CPU tensor. Python numbers become int32/float32 as in TensorFlow; arrays keep their dtype."""
+    """One leaf as a CPU tensor. Python numbers become int32/float32 as in TensorFlow; arrays keep their dtype.
+
+    Text (str, bytes, string arrays, lists of them) becomes a :class:`StringTensor`.
+    """
+    if isinstance(value, StringTensor) or (dtype is None and is_text(value)):
+        return StringTensor(value, where)
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
         if type(tensor) is not torch.Tensor:  # EagerTensor and other subclasses handed out by layers
@@ -154,16 +162,16 @@ def to_tensor(value: Any, where: str, dtype: torch.dtype | None = None) -> torch
             array = array.astype(np.int32)
         tensor = torch.from_numpy(array) if array.ndim else torch.tensor(array[()])
     else:
-        raise DataError(f"{where}: every part of an element must be a tensor, a NumPy array or a number; got a "
-                        f"{type(value).__name__}. Return tensors (e.g. torch.as_tensor(value)) or a tuple/dict of "
-                        f"them. Received: {_short(value)}")
+        raise DataError(f"{where}: every part of an element must be a tensor, a NumPy array, a number or a "
+                        f"string; got a {type(value).__name__}. Return tensors (e.g. torch.as_tensor(value)) or a "
+                        f"tuple/dict of them. Received: {_short(value)}")
     return tensor if dtype is None else tensor.to(dtype)
 
 
 def _check_numeric(array: np.ndarray, value: Any, where: str) -> None:
     if array.dtype.kind not in "biuf":
-        raise DataError(f"{where}: values must be numbers (bool, int or float); got dtype {array.dtype}. Strings "
-                        f"and objects have no torch tensor: map them to numbers first. Received: {_short(value)}")
+        raise DataError(f"{where}: values must be numbers (bool, int or float) or strings; got dtype {array.dtype}. "
+                        f"Other objects have no tensor: map them to numbers first. Received: {_short(value)}")
 
 
 def _short(value: Any) -> str:
@@ -187,7 +195,7 @@ def stack(elements: list, where: str) -> Any:
                     f"{where}: cannot batch elements of different shapes in component {index}: element 0 has shape "
                     f"{tuple(first)} and element {position} has shape {tuple(tensor.shape)}. Resize them to one "
                     "shape first (e.g. a Resizing layer in .map), or use padded_batch().")
-        leaves.append(torch.stack(column))
+        leaves.append(stack_strings(column) if isinstance(column[0], StringTensor) else torch.stack(column))
     return pack(elements[0], leaves)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab.data import _strings
 from cnnlab.data._structure import (
     AUTOTUNE,
     INFINITE_CARDINALITY,
@@ -60,7 +61,8 @@ class Dataset:
 
     Build one with a source (:meth:`from_tensor_slices`, :meth:`from_tensors`, :meth:`from_generator`,
     :meth:`range`, :meth:`zip`) and chain transformations; iterate it (or pass it to ``model.fit``).
-    Every leaf of every element is a CPU ``torch.Tensor``, so ``.numpy()`` works as on TF tensors.
+    Every leaf of every element is a CPU ``torch.Tensor`` (or a ``StringTensor`` for text such as file names),
+    so ``.numpy()`` works as on TF tensors.
 
     Example:
         >>> import numpy as np
@@ -139,7 +141,7 @@ class Dataset:
     def as_numpy_iterator(self) -> Iterator[Any]:
         """Iterate the elements with each leaf as a NumPy array (a NumPy scalar for rank 0)."""
         for element in self:
-            yield pack(element, [leaf.numpy()[()] for leaf in flatten(element)])
+            yield pack(element, [_numpy_value(leaf) for leaf in flatten(element)])
 
     def reduce(self, initial_state: Any, reduce_func: Callable) -> Any:
         """Fold the elements: ``state = reduce_func(state, element)``, starting from ``initial_state``."""
@@ -181,10 +183,22 @@ class Dataset:
     @staticmethod
     def list_files(file_pattern: str | list, shuffle: bool | None = None, seed: int | None = None,
                    name: str | None = None) -> Dataset:
-        """Refused: file names are strings, which torch tensors cannot hold."""
-        raise ConfigError("Dataset.list_files is not supported: cnnlab datasets hold tensors and file names are "
-                          "strings. Build the list with glob.glob(pattern), then Dataset.range(len(files)).map(...) "
-                          "to decode files[i], or use keras.utils.image_dataset_from_directory for image folders.")
+        """The paths matching a glob pattern (or a list of patterns), as scalar string tensors.
+
+        Sorted when ``shuffle=False``; shuffled (again at each epoch) by default, as TF. ``*`` also matches names
+        that start with a dot, as in TF. Raises ``DatasetNotFoundError`` when nothing matches.
+
+        Example:
+            >>> files = Dataset.list_files("flowers/*/*.jpg", shuffle=False)  # doctest: +SKIP
+            >>> next(iter(files)).numpy()  # doctest: +SKIP
+            b'flowers/daisy/1.jpg'
+        """
+        files = _strings.list_files(file_pattern)
+        dataset = Dataset.from_tensor_slices(files)
+        dataset._reads_files = True  # a map over file names reads files: AUTOTUNE gives it worker processes
+        if shuffle is None or shuffle:
+            dataset = dataset.shuffle(len(files), seed=seed)
+        return dataset
 
     # -- transformations -------------------------------------------------------------------------------------------
     def batch(self, batch_size: int, drop_remainder: bool = False, num_parallel_calls: int | None = None,
@@ -270,6 +284,12 @@ class Dataset:
             raise DataError(f"Dataset.apply: transformation_func must return a Dataset; it returned a "
                             f"{type(result).__name__}. Received: transformation_func={transformation_func!r}")
         return result
+
+
+def _numpy_value(leaf: Any) -> Any:
+    """A leaf as NumPy gives it: a NumPy scalar for rank 0 (``bytes`` for a string), else an array."""
+    value = leaf.numpy()
+    return value if isinstance(value, bytes) else value[()]
 
 
 class Cardinality(int):

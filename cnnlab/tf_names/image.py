@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from cnnlab import ops, random
+from cnnlab import ops
 from cnnlab.errors import ConfigError, ShapeError, did_you_mean
 from cnnlab.tf_names._args import check_arguments, int_list, to_tensor
 from cnnlab.tf_names.dtypes import as_dtype, dtype_max, dtype_min
@@ -107,25 +107,6 @@ def flip_up_down(image: Any) -> torch.Tensor:
     return t.flip(-3)
 
 
-def _random_flip(image: Any, seed: Any, axis: int, where: str) -> torch.Tensor:
-    x, single = _batched(image, where)
-    # Each image of a batch decides on its own, as in TF.
-    flip = (random.uniform((x.shape[0],), seed=seed) < 0.5).to(x.device).view(-1, 1, 1, 1)
-    return _unbatched(torch.where(flip, x.flip(axis), x), single)
-
-
-@tf_api
-def random_flip_left_right(image: Any, seed: Any = None) -> torch.Tensor:
-    """Mirror the width axis with probability 1/2 (each image of a batch on its own)."""
-    return _random_flip(image, seed, 2, "tf.image.random_flip_left_right")
-
-
-@tf_api
-def random_flip_up_down(image: Any, seed: Any = None) -> torch.Tensor:
-    """Mirror the height axis with probability 1/2 (each image of a batch on its own)."""
-    return _random_flip(image, seed, 1, "tf.image.random_flip_up_down")
-
-
 @tf_api
 def rot90(image: Any, k: int = 1, name: str | None = None) -> torch.Tensor:
     """Rotate by 90 degrees counter-clockwise ``k`` times."""
@@ -179,6 +160,15 @@ def convert_image_dtype(image: Any, dtype: Any, saturate: bool = False, name: st
     return _cast(t * (dtype_max(target) + 0.5), target, saturate)
 
 
+def _rgb(images: Any, where: str, arg: str) -> torch.Tensor:
+    """``images`` as a tensor whose last axis holds the 3 channels R, G, B."""
+    t = to_tensor(images, where, arg)
+    if t.dim() < 1 or t.shape[-1] != 3:
+        raise ShapeError(f"{where}: the last axis must hold 3 channels (R, G, B); got shape "
+                         f"{tuple(t.shape)}. Received: {arg}.shape={tuple(t.shape)}")
+    return t
+
+
 # ITU-R 601-2 luma, the weights tf.image.rgb_to_grayscale uses.
 _LUMA = (0.2989, 0.5870, 0.1140)
 
@@ -186,10 +176,7 @@ _LUMA = (0.2989, 0.5870, 0.1140)
 @tf_api
 def rgb_to_grayscale(images: Any, name: str | None = None) -> torch.Tensor:
     """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` with a channel axis of 1, in the input's dtype."""
-    t = to_tensor(images, "tf.image.rgb_to_grayscale", "images")
-    if t.dim() < 1 or t.shape[-1] != 3:
-        raise ShapeError(f"tf.image.rgb_to_grayscale: the last axis must hold 3 channels (R, G, B); got shape "
-                         f"{tuple(t.shape)}. Received: images.shape={tuple(t.shape)}")
+    t = _rgb(images, "tf.image.rgb_to_grayscale", "images")
     floats = convert_image_dtype(t, torch.float32)
     gray = (floats @ torch.tensor(_LUMA, dtype=torch.float32, device=t.device)).unsqueeze(-1)
     return convert_image_dtype(gray, t.dtype)
@@ -231,22 +218,115 @@ def adjust_contrast(images: Any, contrast_factor: float) -> torch.Tensor:
     return _in_float(images, "tf.image.adjust_contrast", adjust)
 
 
-@tf_api
-def random_brightness(image: Any, max_delta: float, seed: Any = None) -> torch.Tensor:
-    """:func:`adjust_brightness` by a delta drawn from ``[-max_delta, max_delta)``."""
-    if max_delta < 0:
-        raise ConfigError(f"tf.image.random_brightness: max_delta must be >= 0. Received: max_delta={max_delta!r}")
-    delta = float(random.uniform((), -max_delta, max_delta, seed=seed))
-    return adjust_brightness(image, delta)
+# --------------------------------------------------------------------------- HSV
+
+
+def _float_rgb(images: Any, where: str) -> torch.Tensor:
+    t = _rgb(images, where, "images")
+    if not t.is_floating_point():
+        raise ConfigError(f"{where} takes float images with values in [0, 1]; got dtype {t.dtype}. Convert first: "
+                          f"tf.image.convert_image_dtype(images, tf.float32). Received: images.dtype={t.dtype}")
+    return t
+
+
+def _hsv(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hue in [0, 1), saturation and value of float RGB, with TF's tie rule (red, then green, then blue)."""
+    r, g, b = rgb.unbind(-1)
+    value = torch.maximum(torch.maximum(r, g), b)
+    spread = value - torch.minimum(torch.minimum(r, g), b)
+    zero = torch.zeros_like(value)
+    saturation = torch.where(value > 0, spread / value, zero)
+    norm = 1.0 / (6.0 * spread)
+    hue = torch.where(r == value, norm * (g - b),
+                      torch.where(g == value, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0))
+    hue = torch.where(spread > 0, hue, zero)  # grey pixels: the division above gave nan or inf
+    return torch.where(hue < 0, hue + 1.0, hue), saturation, value
+
+
+def _rgb_from_hsv(hue: torch.Tensor, saturation: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """TF's piecewise-linear HSV -> RGB: each channel is a clipped tent of ``6 * hue``."""
+    sextant = hue * 6.0
+    red = ((sextant - 3.0).abs() - 1.0).clamp(0.0, 1.0)
+    green = (2.0 - (sextant - 2.0).abs()).clamp(0.0, 1.0)
+    blue = (2.0 - (sextant - 4.0).abs()).clamp(0.0, 1.0)
+    tents = torch.stack([red, green, blue], -1)
+    return (1.0 - saturation.unsqueeze(-1) + saturation.unsqueeze(-1) * tents) * value.unsqueeze(-1)
+
+
+def _in_float32(t: torch.Tensor, compute) -> torch.Tensor:
+    """``compute`` in float32 for half-precision input (float64 stays as is), cast back."""
+    if t.dtype in (torch.float16, torch.bfloat16):
+        return compute(t.to(torch.float32)).to(t.dtype)
+    return compute(t)
 
 
 @tf_api
-def random_contrast(image: Any, lower: float, upper: float, seed: Any = None) -> torch.Tensor:
-    """:func:`adjust_contrast` by a factor drawn from ``[lower, upper)``."""
-    if not 0 <= lower < upper:
-        raise ConfigError("tf.image.random_contrast: need 0 <= lower < upper. "
-                          f"Received: lower={lower!r}, upper={upper!r}")
-    return adjust_contrast(image, float(random.uniform((), lower, upper, seed=seed)))
+def rgb_to_hsv(images: Any, name: str | None = None) -> torch.Tensor:
+    """RGB to HSV with TF's formulas: hue in ``[0, 1)`` (0 for greys), saturation ``spread / max``, value ``max``.
+
+    Args:
+        images: float RGB with values in ``[0, 1]``, last axis of 3.
+
+    Shape:
+        Output: the input's shape and dtype, last axis ``(hue, saturation, value)``.
+
+    Example:
+        >>> tf.image.rgb_to_hsv([[[1.0, 0.0, 0.0]]]).tolist()  # doctest: +SKIP
+        [[[0.0, 1.0, 1.0]]]
+    """
+    t = _float_rgb(images, "tf.image.rgb_to_hsv")
+    return _in_float32(t, lambda x: torch.stack(_hsv(x), -1))
+
+
+@tf_api
+def hsv_to_rgb(images: Any, name: str | None = None) -> torch.Tensor:
+    """HSV (each in ``[0, 1]``) back to RGB with TF's formulas; the inverse of :func:`rgb_to_hsv`.
+
+    Shape:
+        Output: the input's shape and dtype, last axis ``(R, G, B)``.
+    """
+    t = _float_rgb(images, "tf.image.hsv_to_rgb")
+    return _in_float32(t, lambda x: _rgb_from_hsv(*x.unbind(-1)))
+
+
+@tf_api
+def adjust_saturation(image: Any, saturation_factor: float, name: str | None = None) -> torch.Tensor:
+    """Multiply the HSV saturation by ``saturation_factor`` (clipped to ``[0, 1]``), in the input's dtype.
+
+    Integer images are converted to ``[0, 1]`` floats and back, as TF does.
+
+    Shape:
+        ``(..., height, width, 3)`` in, the same out.
+
+    Example:
+        >>> tuple(tf.image.adjust_saturation(np.zeros((4, 4, 3), np.uint8), 3).shape)  # doctest: +SKIP
+        (4, 4, 3)
+    """
+    factor = float(saturation_factor)
+
+    def adjust(x: torch.Tensor) -> torch.Tensor:
+        hue, saturation, value = _hsv(x)
+        return _rgb_from_hsv(hue, (saturation * factor).clamp(0.0, 1.0), value)
+
+    return _in_float(_rgb(image, "tf.image.adjust_saturation", "image"), "tf.image.adjust_saturation", adjust)
+
+
+@tf_api
+def adjust_hue(image: Any, delta: float, name: str | None = None) -> torch.Tensor:
+    """Rotate the HSV hue by ``delta`` (a fraction of the colour circle, in ``[-1, 1]``), in the input's dtype.
+
+    Shape:
+        ``(..., height, width, 3)`` in, the same out.
+    """
+    if not -1.0 <= float(delta) <= 1.0:
+        raise ConfigError(f"tf.image.adjust_hue: delta must be in [-1, 1] (a fraction of the colour circle). "
+                          f"Received: delta={delta!r}")
+
+    def adjust(x: torch.Tensor) -> torch.Tensor:
+        hue, saturation, value = _hsv(x)
+        return _rgb_from_hsv(torch.remainder(hue + float(delta), 1.0), saturation, value)
+
+    return _in_float(_rgb(image, "tf.image.adjust_hue", "image"), "tf.image.adjust_hue", adjust)
 
 
 @tf_api
@@ -322,21 +402,7 @@ def central_crop(image: Any, central_fraction: float) -> torch.Tensor:
     return _unbatched(x[:, top:h - top, left:w - left, :], single)
 
 
-@tf_api
-def random_crop(value: Any, size: Any, seed: Any = None, name: str | None = None) -> torch.Tensor:
-    """A window of shape ``size`` at a random position of ``value`` (any rank)."""
-    t = to_tensor(value, "tf.image.random_crop", "value")
-    dims = int_list(size, "tf.image.random_crop", "size")
-    if len(dims) != t.dim() or any(d > s or d < 0 for d, s in zip(dims, t.shape)):
-        raise ShapeError(f"tf.image.random_crop: size must have one entry per axis, each no larger than value's "
-                         f"shape {tuple(t.shape)}. Received: size={size!r}")
-    spans = [s - d + 1 for d, s in zip(dims, t.shape)]
-    starts = (random.uniform((len(dims),), seed=seed) * torch.tensor(spans, dtype=torch.float32)).long()
-    return t[tuple(slice(int(o), int(o) + d) for o, d in zip(starts, dims))]
-
-
-__all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "central_crop", "convert_image_dtype",
-           "crop_to_bounding_box", "flip_left_right", "flip_up_down", "grayscale_to_rgb", "pad_to_bounding_box",
-           "per_image_standardization", "random_brightness", "random_contrast", "random_crop",
-           "random_flip_left_right", "random_flip_up_down", "resize", "resize_with_crop_or_pad", "rgb_to_grayscale",
-           "rot90", "transpose"]
+__all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation",
+           "central_crop", "convert_image_dtype", "crop_to_bounding_box", "flip_left_right", "flip_up_down",
+           "grayscale_to_rgb", "hsv_to_rgb", "pad_to_bounding_box", "per_image_standardization", "resize",
+           "resize_with_crop_or_pad", "rgb_to_grayscale", "rgb_to_hsv", "rot90", "transpose"]

@@ -133,6 +133,8 @@ def reduce_variance(input_tensor: Any, axis: Any = None, keepdims: bool = False,
 
 def _arg_extreme(fn, input: Any, axis: Any, output_type: Any, where: str) -> torch.Tensor:  # noqa: A002
     t = to_tensor(input, where, "input")
+    if t.dtype == torch.bool:  # TF ranks bools (True > False); torch's argmax refuses them
+        t = t.to(torch.uint8)
     return fn(t, dim=0 if axis is None else int(axis)).to(as_dtype(output_type, where, "output_type"))
 
 

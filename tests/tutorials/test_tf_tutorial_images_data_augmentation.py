@@ -22,15 +22,6 @@ import pytest  # noqa: E402
 import cnnlab as tf  # noqa: E402
 from cnnlab.keras import layers  # noqa: E402
 
-# Strict xfails: each names what cnnlab lacks; the marker goes when the step passes.
-TF_IMAGE_GAP = ("tf.image.adjust_saturation, stateless_random_brightness, stateless_random_contrast and "
-                "stateless_random_crop are missing from the tf facade (flip_left_right, rgb_to_grayscale, "
-                "adjust_brightness, central_crop, rot90 work)")
-SEEDED_AUGMENT_GAP = ("tf.random.split, tf.image.stateless_random_crop / stateless_random_brightness are missing; "
-                      "and for its section ")
-COUNTER_GAP = SEEDED_AUGMENT_GAP + "tf.data.experimental.Counter"
-GENERATOR_GAP = SEEDED_AUGMENT_GAP + "tf.random.Generator (from_seed, make_seeds)"
-
 FLOWER_NAMES = ("dandelion", "daisy", "tulips", "sunflowers", "roses")  # tf_flowers' label order
 IMG_SIZE = 180
 batch_size = 32
@@ -241,7 +232,6 @@ def test_custom_augmentation_as_lambda_and_as_layer(flowers):
     _ = plt.imshow(RandomInvert()(image)[0])
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=TF_IMAGE_GAP)
 def test_tf_image_functions(flowers):
     (train_ds, val_ds, test_ds), metadata = flowers
     image, label = next(iter(train_ds))
@@ -324,7 +314,6 @@ def _augment_functions():
     return resize_and_rescale, augment
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=COUNTER_GAP)
 def test_tf_image_augmentation_with_a_counter_for_seeds(flowers):
     (train_datasets, val_ds, test_ds), metadata = flowers
     resize_and_rescale, augment = _augment_functions()
@@ -354,7 +343,6 @@ def test_tf_image_augmentation_with_a_counter_for_seeds(flowers):
     assert tuple(next(iter(val_ds))[0].shape) == (4, 180, 180, 3)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=GENERATOR_GAP)
 def test_tf_image_augmentation_with_a_random_generator(flowers):
     (train_datasets, val_ds, test_ds), metadata = flowers
     resize_and_rescale, augment = _augment_functions()
