@@ -60,6 +60,11 @@ class Callback:
         ...         print(epoch, logs["loss"])
     """
 
+    # A callback that writes the model state (ModelCheckpoint, BackupAndRestore) says so, and describes its last
+    # successful write in `last_saved`: when another callback cannot write, CallbackList tells the user what was kept.
+    saves_state = False
+    last_saved: str | None = None
+
     def __init__(self) -> None:
         self.model: Any = None
         self.params: dict[str, Any] = {}

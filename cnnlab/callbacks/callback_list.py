@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cnnlab import _warnings
 from cnnlab.callbacks.base import Callback, History, Logs
 from cnnlab.callbacks.logging import ProgbarLogger
-from cnnlab.errors import ArgumentTypeError
+from cnnlab.errors import ArgumentTypeError, CheckpointError
 
 
 def _flatten_callbacks(callbacks: Any) -> list[Callback]:
@@ -115,6 +116,37 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             getattr(callback, hook)(*args, logs)
 
+    def _dispatch_then_fail(self, hook: str, *args: Any, logs: Logs | None = None) -> None:
+        """Like `_dispatch`, but a callback that cannot write (a full log disk) does not stop the later ones.
+
+        Every callback still gets the event, so a checkpoint or backup later in the list saves the model state;
+        then the first write failure is raised, saying what was saved, and training stops. An hour of training
+        is never lost to a full log disk.
+        """
+        logs = dict(logs) if logs else {}
+        failures: list[CheckpointError] = []
+        for callback in self.callbacks:
+            try:
+                getattr(callback, hook)(*args, logs)
+            except CheckpointError as err:
+                failures.append(err)
+        if failures:
+            message, _, received = str(failures[0]).rpartition(" Received: ")
+            raise CheckpointError(f"{message} {self._saved_state_note(failures[1:])} Received: {received}") \
+                from failures[0]
+
+    def _saved_state_note(self, other_failures: list[CheckpointError]) -> str:
+        savers = [cb for cb in self.callbacks if cb.saves_state]
+        saved = [cb.last_saved for cb in savers if cb.last_saved]
+        also = "".join(f" Also: {_warnings.shorten(err, 200)}" for err in other_failures)
+        if saved:
+            return f"Training stopped; the latest model state kept: {'; '.join(saved)}.{also}"
+        if savers:
+            return f"Training stopped, and no model state could be saved.{also}"
+        return ("Training stopped, and no model state could be saved: no BackupAndRestore or ModelCheckpoint is among "
+                "the callbacks. Add BackupAndRestore('backup') to keep the training state through such failures."
+                f"{also}")
+
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._dispatch("on_train_begin", logs=logs)
 
@@ -137,7 +169,7 @@ class CallbackList(Callback):
         self._dispatch("on_epoch_begin", epoch, logs=logs)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        self._dispatch("on_epoch_end", epoch, logs=logs)
+        self._dispatch_then_fail("on_epoch_end", epoch, logs=logs)
 
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         self._dispatch("on_batch_begin", batch, logs=logs)
@@ -149,7 +181,7 @@ class CallbackList(Callback):
         self._dispatch("on_train_batch_begin", batch, logs=logs)
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        self._dispatch("on_train_batch_end", batch, logs=logs)
+        self._dispatch_then_fail("on_train_batch_end", batch, logs=logs)
 
     def on_test_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         self._dispatch("on_test_batch_begin", batch, logs=logs)

@@ -5,20 +5,25 @@ from __future__ import annotations
 import glob
 import json
 import os
-import random
 import secrets
+import sys
 from typing import Any
 
 import numpy as np
-import safetensors
 import safetensors.torch
-from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 import torch
 
+from cnnlab import _warnings
+from cnnlab.callbacks._backup_state import (
+    FORMAT as BACKUP_FORMAT, PREVIOUS_JSON, STATE_JSON, TENSORS_GLOB, TENSORS_NAME, VERSION as BACKUP_VERSION,
+    BadBackup, capture_rngs, check_fields, check_tensors, open_regular, read_tensors, set_rngs, tensors_path,
+)
 from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, is_chief, print_msg
 from cnnlab.distribute import current as current_strategy
 from cnnlab.errors import ArgumentTypeError, CheckpointError, ConfigError, FileFormatError, did_you_mean
 from cnnlab.io.atomic import atomic_write, checkpoint_error
+from cnnlab.io.limits import MAX_BACKUP_STATE_BYTES
+from cnnlab.io.safe_json import load_json
 from cnnlab.training.progress import logs_to_floats
 
 
@@ -83,6 +88,8 @@ class ModelCheckpoint(MonitorCallback):
         >>> checkpoint = ModelCheckpoint("best.cnnlab", monitor="val_accuracy", save_best_only=True)
         >>> # model.fit(x, y, validation_split=0.1, callbacks=[checkpoint])
     """
+
+    saves_state = True
 
     def __init__(
         self,
@@ -181,52 +188,10 @@ class ModelCheckpoint(MonitorCallback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        at = f"epoch {epoch + 1}" if batch is None else f"epoch {epoch + 1}, batch {batch + 1}"
+        self.last_saved = f"ModelCheckpoint saved {at} to '{path}'"
         if self.verbose > 0:
             print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
-
-
-# Backup layout: `state.json` is written last and names the tensor file it
-# belongs to, so a crash mid-backup leaves the previous, complete backup in use.
-_BACKUP_JSON = "state.json"
-# A fresh name per backup, so writing one never touches the file in use.
-_BACKUP_TENSORS = "state-epoch{epoch}-{token}.safetensors"
-_BACKUP_FORMAT = "cnnlab-backup"
-_BACKUP_VERSION = 1
-
-
-def _rng_tensors() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Every global RNG the trainer draws from, as tensors plus small JSON fields."""
-    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
-    py_version, py_state, py_gauss = random.getstate()
-    tensors = {
-        "rng/torch": torch.get_rng_state(),
-        "rng/numpy_keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
-        "rng/python": torch.tensor(py_state, dtype=torch.int64),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, state in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng/cuda/{i}"] = state
-    fields = {
-        "numpy": {
-            "kind": np_kind, "pos": int(np_pos), "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)
-        },
-        "python": {"version": py_version, "gauss_next": py_gauss},
-    }
-    return tensors, fields
-
-
-def _set_rng_states(tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
-    torch.set_rng_state(tensors["rng/torch"])
-    numpy_fields = fields["numpy"]
-    keys = tensors["rng/numpy_keys"].numpy().astype(np.uint32)
-    np.random.set_state(
-        (numpy_fields["kind"], keys, numpy_fields["pos"], numpy_fields["has_gauss"], numpy_fields["cached_gaussian"])
-    )
-    python_fields = fields["python"]
-    random.setstate((python_fields["version"], tuple(tensors["rng/python"].tolist()), python_fields["gauss_next"]))
-    cuda_states = [tensors[f"rng/cuda/{i}"] for i in range(torch.cuda.device_count()) if f"rng/cuda/{i}" in tensors]
-    if cuda_states and len(cuda_states) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda_states)
 
 
 class BackupAndRestore(Callback):
@@ -241,6 +206,12 @@ class BackupAndRestore(Callback):
     With ``save_freq`` as a number of batches the interrupted epoch is run
     again from its start (as in Keras), with the weights of the last backup.
 
+    Two generations are kept: when the newest backup is damaged or missing,
+    the one before it is used (with a warning). The backup is deleted only
+    after a ``fit`` that really finished: a Ctrl-C or an error anywhere in
+    the epoch, a callback included, keeps it. A backup folder is read as
+    untrusted: only its own plain files, with sizes bounded by the model.
+
     Args:
         backup_dir: a directory used only by this callback.
         save_freq: ``"epoch"`` or a positive number of training batches.
@@ -250,6 +221,8 @@ class BackupAndRestore(Callback):
         >>> backup = BackupAndRestore("runs/a/backup")
         >>> # model.fit(x, y, epochs=50, callbacks=[backup])  # rerun the same line after a crash
     """
+
+    saves_state = True
 
     def __init__(
         self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch", delete_checkpoint: bool = True
@@ -266,15 +239,19 @@ class BackupAndRestore(Callback):
         self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
         self._current_epoch = 0
         self._inside_epoch = False
+        # The last generation known to be complete and valid, as (JSON text, tensor file name): the one to keep
+        # as the fallback when the next backup is written.
+        self._good: tuple[str, str] | None = None
 
-    @property
-    def _json_path(self) -> str:
-        return os.path.join(self.backup_dir, _BACKUP_JSON)
+    def _path(self, name: str) -> str:
+        return os.path.join(self.backup_dir, name)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._inside_epoch = False
+        self._good = None
+        self.last_saved = None
         current_strategy().barrier()  # rank 0 has finished writing (or deleting) the backup
-        if os.path.exists(self._json_path):
+        if any(os.path.lexists(self._path(name)) for name in (STATE_JSON, PREVIOUS_JSON)):
             self._restore()
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
@@ -283,38 +260,40 @@ class BackupAndRestore(Callback):
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if self._counter is not None and self._counter.step(batch):
-            self._backup(last_completed_epoch=self._current_epoch - 1)
+            self._backup(last_completed_epoch=self._current_epoch - 1, batch=batch)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        self._inside_epoch = False
         if self.save_freq == "epoch":
             self._backup(last_completed_epoch=epoch)
+        self._inside_epoch = False
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        # A run that ends inside an epoch was interrupted (Ctrl-C, an error),
-        # even if on_train_end is still called: keep the backup to resume from.
-        if not self.delete_checkpoint or self._inside_epoch or not is_chief():
+        # fit still calls on_train_end after a Ctrl-C, from its except clause: an exception being handled, or an
+        # epoch left unfinished, means the training did not complete, so the backup stays to resume from.
+        interrupted = self._inside_epoch or sys.exc_info()[1] is not None
+        if not self.delete_checkpoint or interrupted or not is_chief():
             return
-        # The JSON goes first: without it, leftover tensor files are ignored. Temp files
-        # left by a run killed mid-write go too, so the folder can be removed.
+        # The JSON files go first: without them, leftover tensor files are ignored. Temp files left by a run
+        # killed mid-write go too, so the folder can be removed.
         stale = glob.glob(os.path.join(glob.escape(self.backup_dir), ".*.tmp"))
-        for path in [self._json_path, *self._tensor_files(), *stale]:
-            if os.path.exists(path):
+        for path in [self._path(STATE_JSON), self._path(PREVIOUS_JSON), *self._tensor_files(), *stale]:
+            if os.path.lexists(path):
                 os.remove(path)
         if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
             os.rmdir(self.backup_dir)
 
     def _tensor_files(self) -> list[str]:
-        return glob.glob(os.path.join(glob.escape(self.backup_dir), "state-epoch*.safetensors"))
+        return glob.glob(os.path.join(glob.escape(self.backup_dir), TENSORS_GLOB))
 
-    def _backup(self, last_completed_epoch: int) -> None:
+    # ------------------------------------------------------------------------------------------------ writing
+    def _backup(self, last_completed_epoch: int, batch: int | None = None) -> None:
         if not is_chief():
             return
         try:
             os.makedirs(self.backup_dir, exist_ok=True)
         except OSError as err:
-            raise checkpoint_error(self._json_path, err) from err
-        tensors, fields = _rng_tensors()
+            raise checkpoint_error(self._path(STATE_JSON), err) from err
+        tensors, fields = capture_rngs()
         weights = self.model.get_weights()
         for i, weight in enumerate(weights):
             tensors[f"weights/{i:05d}"] = torch.from_numpy(np.ascontiguousarray(weight))
@@ -329,43 +308,87 @@ class BackupAndRestore(Callback):
                     tensors[f"optimizer/{key}"] = value.detach().cpu().clone().contiguous()
                 else:
                     fields["optimizer"]["scalars"][key] = value
-        tensor_name = _BACKUP_TENSORS.format(epoch=last_completed_epoch, token=secrets.token_hex(4))
-        fields.update(format=_BACKUP_FORMAT, version=_BACKUP_VERSION, epoch=last_completed_epoch, tensors=tensor_name)
-        with atomic_write(os.path.join(self.backup_dir, tensor_name)) as f:
+        tensor_name = TENSORS_NAME.format(epoch=last_completed_epoch, token=secrets.token_hex(4))
+        fields.update(format=BACKUP_FORMAT, version=BACKUP_VERSION, epoch=last_completed_epoch, tensors=tensor_name)
+        text = json.dumps(fields)
+        with atomic_write(self._path(tensor_name)) as f:
             f.write(safetensors.torch.save(tensors))
-        with atomic_write(self._json_path, "w") as f:
-            json.dump(fields, f)
+        # The generation in use becomes the previous one before the new one replaces it: a crash between the two
+        # writes leaves both files naming the old, complete backup.
+        if self._good is not None:
+            with atomic_write(self._path(PREVIOUS_JSON), "w") as f:
+                f.write(self._good[0])
+        with atomic_write(self._path(STATE_JSON), "w") as f:
+            f.write(text)
+        keep = {tensor_name} if self._good is None else {tensor_name, self._good[1]}
+        if self._good is None and os.path.lexists(self._path(PREVIOUS_JSON)):
+            os.remove(self._path(PREVIOUS_JSON))  # from an older run; it may name files removed below
         for path in self._tensor_files():
-            if os.path.basename(path) != tensor_name:
+            if os.path.basename(path) not in keep:
                 os.remove(path)
+        self._good = (text, tensor_name)
+        where = f"epoch {last_completed_epoch + 1}" if batch is None else \
+            f"epoch {last_completed_epoch + 2}, batch {batch + 1}"
+        self.last_saved = f"BackupAndRestore backed up {where} in '{self.backup_dir}' (run the same fit to resume)"
 
+    # ------------------------------------------------------------------------------------------------ reading
     def _restore(self) -> None:
+        problems = []
+        for name in (STATE_JSON, PREVIOUS_JSON):
+            if not os.path.lexists(self._path(name)):
+                problems.append(f"'{self._path(name)}' is missing")
+                continue
+            try:
+                epoch = self._restore_generation(self._path(name))
+            except BadBackup as err:
+                problems.append(f"{err}")
+                continue
+            if problems:
+                _warnings.warn(f"BackupAndRestore: the newest backup is unusable ({problems[0]}); resuming from "
+                               f"the previous one, '{self._path(name)}' (epoch {epoch + 1}). Check the disk the "
+                               f"backup in '{self.backup_dir}' is on.")
+            self._check_not_finished(epoch)
+            self.model._resume_epoch = epoch + 1
+            return
+        raise FileFormatError(
+            f"BackupAndRestore could not restore the backup in '{self.backup_dir}': {'; '.join(problems)}. The backup "
+            "is corrupt, incomplete, was written for a different model, or was tampered with. Delete that directory "
+            f"(e.g. shutil.rmtree({self.backup_dir!r})) to start training from scratch, or pass another backup_dir. "
+            f"Received: backup_dir={self.backup_dir!r}"
+        )
+
+    def _restore_generation(self, json_path: str) -> int:
+        """Check one generation completely, then restore it; returns its epoch. Raises BadBackup naming the file."""
+        weights = self.model.get_weights()
+        expected = [(np.shape(w), np.asarray(w).dtype) for w in weights]
         try:
-            with open(self._json_path, encoding="utf-8") as f:
-                fields = json.load(f)
-            if fields.get("format") != _BACKUP_FORMAT:
-                raise ValueError(f"{_BACKUP_JSON} is not a cnnlab backup")
-            with open(os.path.join(self.backup_dir, fields["tensors"]), "rb") as f:
-                tensors = load_safetensors(f.read())
+            with open_regular(json_path, MAX_BACKUP_STATE_BYTES, "r") as f:
+                fields = load_json(f.read(), source=None, member=os.path.basename(json_path), expect=dict,
+                                   error=BadBackup, max_bytes=MAX_BACKUP_STATE_BYTES,
+                                   fix="BackupAndRestore never writes this.")
+            epoch = check_fields(fields, len(weights))
+            tensors_file = tensors_path(self.backup_dir, fields)
+            tensors = read_tensors(tensors_file, sum(np.asarray(w).nbytes for w in weights), len(weights))
+            check_tensors(tensors, expected)
             self._restore_model(tensors, fields)
-            _set_rng_states(tensors, fields)
-            epoch = int(fields["epoch"])
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, safetensors.SafetensorError) as err:
-            raise FileFormatError(
-                f"BackupAndRestore could not restore the backup in {self.backup_dir!r}: {err}. The backup is "
-                "corrupt, incomplete, or was written for a different model. Delete that directory (e.g. "
-                f"shutil.rmtree({self.backup_dir!r})) to start training from scratch, or pass another backup_dir. "
-                f"Received: backup_dir={self.backup_dir!r}"
-            ) from err
-        self.model._resume_epoch = epoch + 1
+            set_rngs(tensors, fields)
+        except BadBackup as err:
+            raise BadBackup(f"'{json_path}': {err}") from err
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as err:
+            raise BadBackup(f"'{json_path}': {type(err).__name__}: {_warnings.shorten(err, 200)}") from err
+        self._good = (json.dumps(fields), fields["tensors"])
+        return epoch
+
+    def _check_not_finished(self, epoch: int) -> None:
+        epochs = self.params.get("epochs")
+        if isinstance(epochs, int) and epoch + 1 >= epochs:
+            _warnings.warn(f"BackupAndRestore: the backup in '{self.backup_dir}' holds epoch {epoch + 1} and fit "
+                           f"was given epochs={epochs}: that training had finished, so fit trains no further epoch "
+                           "(as Keras does). Pass a larger epochs to continue it, or delete the backup folder to "
+                           "train from scratch.")
 
     def _restore_model(self, tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
-        weights = [tensors[f"weights/{i:05d}"].numpy() for i in range(fields["weights"])]
-        expected = [np.shape(w) for w in self.model.get_weights()]
-        got = [w.shape for w in weights]
-        if got != expected:
-            raise ValueError(f"the backup holds weights of shapes {got}, the model has {expected}")
-        self.model.set_weights(weights)
+        self.model.set_weights([tensors[f"weights/{i:05d}"].numpy() for i in range(fields["weights"])])
         optimizer = getattr(self.model, "optimizer", None)
         saved = fields.get("optimizer")
         if optimizer is None or saved is None:

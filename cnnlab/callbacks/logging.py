@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -23,6 +24,9 @@ def _csv_cell(value: Any) -> Any:
         return f"[{', '.join(map(str, value))}]"
     except TypeError:
         return value
+
+
+_ROWS_KEPT = "The rows of the epochs before epoch {epoch} stay in the file."
 
 
 class CSVLogger(Callback):
@@ -86,23 +90,34 @@ class CSVLogger(Callback):
             self.keys = sorted(logs)
             if self.keys and not any(key.startswith("val_") for key in self.keys):
                 self.keys += [f"val_{key}" for key in self.keys]
-        if self._writer is None:
-            self._writer = csv.DictWriter(
-                self._file, fieldnames=["epoch", *self.keys], delimiter=self.sep, lineterminator="\n"
-            )
-            if self._write_header:
-                self._writer.writeheader()
         row = {"epoch": epoch, **{key: _csv_cell(logs.get(key, "NA")) for key in self.keys}}
-        self._writer.writerow(row)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        complete_rows = os.fstat(self._file.fileno()).st_size  # every earlier row was flushed
+        try:
+            if self._writer is None:
+                self._writer = csv.DictWriter(
+                    self._file, fieldnames=["epoch", *self.keys], delimiter=self.sep, lineterminator="\n"
+                )
+                if self._write_header:
+                    self._writer.writeheader()
+            self._writer.writerow(row)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as err:  # a full disk or a file-size limit
+            self._close(quietly=True)
+            with contextlib.suppress(OSError):  # drop the partial row, so the file still parses
+                os.truncate(self.filename, complete_rows)
+            raise checkpoint_error(self.filename, err, kept=_ROWS_KEPT.format(epoch=epoch)) from err
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         self._close()
 
-    def _close(self) -> None:
+    def _close(self, quietly: bool = False) -> None:
         if self._file is not None and not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                if not quietly:
+                    raise
         self._file = None
         self._writer = None
 

@@ -17,8 +17,8 @@ import torch
 
 from cnnlab import _warnings
 from cnnlab.callbacks.base import Callback, Logs, is_chief
+from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.io.atomic import checkpoint_error
-from cnnlab.errors import ConfigError
 from cnnlab.layers.conv import Conv2D
 from cnnlab.summary import FileWriter, create_file_writer
 
@@ -27,6 +27,7 @@ from cnnlab.summary import FileWriter, create_file_writer
 FILTER_IMAGE_ZOOM = 8
 # Most filters written as images per epoch: a grid TensorBoard can still show.
 MAX_FILTER_IMAGES = 64
+_EVENTS_KEPT = "The events written before stay in the log folder."
 
 
 class TensorBoard(Callback):
@@ -73,6 +74,8 @@ class TensorBoard(Callback):
         # Only the chief process writes; a distributed strategy sets this to False on the other workers.
         self._is_chief = True
         self._writers: dict[str, FileWriter] = {}
+        self._write_failure: CheckpointError | None = None  # from a batch; raised at the epoch end
+        self._warned_non_finite: set[str] = set()
         self._train_step = 0
         self._epoch_start = 0.0
         self._epoch_steps = 0
@@ -87,14 +90,28 @@ class TensorBoard(Callback):
                 raise checkpoint_error(folder, err) from err
         return self._writers[which]
 
-    def _close_writers(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
+    def _close_writers(self, quietly: bool = False) -> None:
+        writers, self._writers = self._writers, {}
+        failure = None
+        for writer in writers.values():
+            try:
+                writer.close()
+            except OSError as err:
+                failure = failure or err
+        if failure is not None and not quietly:
+            raise self._fail(failure) from failure
+
+    def _fail(self, err: OSError) -> CheckpointError:
+        """The log folder cannot be written (full disk, file-size limit): stop logging; the caller raises."""
+        self._close_writers(quietly=True)
+        if isinstance(err, CheckpointError):  # already names the folder and the cause
+            return err
+        return checkpoint_error(self.log_dir, err, kept=_EVENTS_KEPT)
 
     # -------------------------------------------------------------------- hooks
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._train_step = 0
+        self._write_failure = None
         self._is_chief = is_chief()
         if not self._is_chief:
             return
@@ -111,14 +128,27 @@ class TensorBoard(Callback):
         self._epoch_steps += 1
         if not self._is_chief or self.update_freq == "epoch" or self._train_step % self.update_freq:
             return
-        writer = self._writer("train")
-        for name, value in (logs or {}).items():
-            writer.scalar(f"batch_{name}", float(value), step=self._train_step)
+        if self._write_failure is not None:
+            return
+        try:
+            writer = self._writer("train")
+            for name, value in (logs or {}).items():
+                writer.scalar(f"batch_{name}", float(value), step=self._train_step)
+        except OSError as err:
+            # Raised at the epoch end: the epoch finishes and the callbacks that save the model run first.
+            self._write_failure = self._fail(err)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if not self._is_chief:
             return
-        logs = dict(logs or {})
+        if self._write_failure is not None:
+            raise self._write_failure
+        try:
+            self._log_epoch(epoch, dict(logs or {}))
+        except OSError as err:
+            raise self._fail(err) from err
+
+    def _log_epoch(self, epoch: int, logs: dict) -> None:
         train, val = self._writer("train"), None
         for name, value in logs.items():
             if name.startswith("val_"):
@@ -149,7 +179,21 @@ class TensorBoard(Callback):
     # ------------------------------------------------------------------ content
     def _log_histograms(self, writer: FileWriter, epoch: int) -> None:
         for variable in self.model.weights:
-            writer.histogram(f"{variable.path}/histogram", variable.value, step=epoch)
+            tag = f"{variable.path}/histogram"
+            values = variable.value.detach()
+            if values.is_floating_point() and not bool(torch.isfinite(values).all()):
+                self._warn_non_finite(tag, epoch)
+                continue
+            writer.histogram(tag, values, step=epoch)
+
+    def _warn_non_finite(self, tag: str, epoch: int) -> None:
+        # TensorBoard's histogram buckets cannot hold NaN or inf; skipping keeps the rest of the logs.
+        if tag in self._warned_non_finite:
+            return
+        self._warned_non_finite.add(tag)
+        _warnings.warn(f"TensorBoard: the weights {tag.removesuffix('/histogram')!r} hold NaN or infinite values at "
+                       f"epoch {epoch}, so their histogram is not written (this epoch and later ones while they "
+                       "stay so). The training has diverged: lower the learning rate or add TerminateOnNaN().")
 
     def _log_filters(self, writer: FileWriter, epoch: int) -> None:
         conv = next((m for m in self.model.modules() if isinstance(m, Conv2D) and getattr(m, "built", False)), None)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import runpy
 from typing import Any
 
 from cnnlab import zoo
-from cnnlab.errors import ConfigError, DatasetNotFoundError, FileFormatError, unknown_name
+from cnnlab.errors import ConfigError, DatasetNotFoundError, unknown_name
 
 RUN_MODEL_FILE = "model.cnnlab"
 
@@ -73,18 +72,25 @@ def _from_python(path: str, input_shape, num_classes: int):
 
 
 def _from_config(path: str, input_shape):
+    from cnnlab.io.config_checks import build_within_budget, check_layer_count, config_weight_budget
     from cnnlab.io.registry import layer_from_config
+    from cnnlab.io.safe_json import load_json_file
 
+    fix = "Give --model a config.json written from model.get_config() (as {\"class_name\": ..., \"config\": ...})."
     try:
-        with open(path, encoding="utf-8") as f:
-            entry = json.load(f)
+        entry = load_json_file(path, expect=dict, fix=fix)
     except FileNotFoundError as err:
         raise DatasetNotFoundError(f"--model: the file '{path}' does not exist.") from err
-    except json.JSONDecodeError as err:
-        raise FileFormatError(f"--model: '{path}' is not valid JSON ({err}).") from err
-    model = layer_from_config(entry)  # only cnnlab's own classes: no code runs from the file
-    _ensure_built(model, input_shape)
-    return model
+    check_layer_count(entry, source=path)
+
+    def build():
+        model = layer_from_config(entry)  # only cnnlab's own classes: no code runs from the file
+        _ensure_built(model, input_shape)
+        return model
+
+    # No file backs these weights: plan them on the meta device first, or building would itself be the harm.
+    limit, backing, budget_fix = config_weight_budget()
+    return build_within_budget(build, limit, source=path, backing=backing, fix=budget_fix, plan_first=True)
 
 
 def _ensure_built(model: Any, input_shape) -> None:

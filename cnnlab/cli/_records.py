@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from cnnlab.cli._runs import HISTORY_FILE, RUN_JSON
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, FileFormatError
+from cnnlab.io.safe_json import load_json_file
 
 
 def run_folder_of(spec: str) -> str | None:
@@ -21,10 +21,9 @@ def run_record(spec: str) -> dict[str, Any]:
     folder = run_folder_of(spec)
     if folder is None:
         return {}
-    try:
-        with open(os.path.join(folder, RUN_JSON), encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
+    try:  # a damaged run.json only loses the defaults it would give
+        return load_json_file(os.path.join(folder, RUN_JSON), expect=dict)
+    except (OSError, FileFormatError):
         return {}
 
 

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         run_folder.update(results={"test": results, "epochs_run": len(history.epoch), "train_seconds": round(seconds, 3),
                                    **_best(history.history)})
         if not args.no_report:  # on every replica: the report's evaluate() is a collective call
-            _write_report(model, data, history, run_folder)
+            _write_report_or_warn(model, data, history, run_folder)
     if chief:
         _print_done(run_folder, results, data, tensorboard is not None)
     else:
@@ -141,6 +141,18 @@ def _best(history: dict) -> dict:
         return {}
     best = max(range(len(val)), key=val.__getitem__)
     return {"best_val_accuracy": val[best], "best_epoch": best + 1}
+
+
+def _write_report_or_warn(model, data, history, run_folder: RunFolder) -> None:
+    """Write report.html; a report that cannot be drawn costs the report only, never the trained, saved run."""
+    try:
+        _write_report(model, data, history, run_folder)
+    except Exception as err:  # noqa: BLE001  the model is saved already; the failure is recorded and shown
+        reason = f"{type(err).__name__}: {err}"
+        run_folder.update(report={"written": False, "error": reason})
+        warnings.warn(f"report.html was not written ({reason}). The model and history are saved in "
+                      f"'{run_folder.path}'; make the report later with: cnnlab inspect {run_folder.path}",
+                      stacklevel=2)
 
 
 def _write_report(model, data, history, run_folder: RunFolder) -> None:

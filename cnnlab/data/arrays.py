@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, DataError
+from cnnlab.io.limits import MAX_ONE_HOT_BYTES
 
 # scikit-learn's train_test_split uses this test fraction when neither size is given.
 SKLEARN_DEFAULT_TEST_SIZE = 0.25
@@ -57,6 +58,7 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
         )
     num_classes = _resolve_num_classes(num_classes, flat)
     out_dtype = _as_dtype(dtype)
+    _check_one_hot_size(flat.size, num_classes, out_dtype)
     one_hot = np.zeros((flat.size, num_classes), dtype=out_dtype)
     one_hot[np.arange(flat.size), flat] = 1
     return one_hot.reshape(shape + (num_classes,))
@@ -67,6 +69,10 @@ def _integer_labels(y: Any) -> np.ndarray:
         labels = np.asarray(y)
     except (TypeError, ValueError) as err:
         raise ArgumentTypeError(f"to_categorical: y must be an array of integer labels. Received: y={y!r:.80}") from err
+    if labels.dtype.kind in "uf" and labels.size and labels.max() > np.iinfo(np.int64).max:
+        # astype(int64) would wrap these to negative or arbitrary numbers.
+        raise DataError(f"to_categorical: label {labels.max()} ({labels.dtype}) is far beyond any class id. Check y: "
+                        f"it should hold class ids 0..num_classes-1. Received: max(y)={labels.max()}")
     if labels.dtype.kind in "iub":
         return labels.astype(np.int64)
     if labels.dtype.kind == "f":
@@ -100,6 +106,19 @@ def _resolve_num_classes(num_classes: Any, flat: np.ndarray) -> int:
             f"Received: max(y)={int(flat.max())}, num_classes={num_classes}"
         )
     return int(num_classes)
+
+
+def _check_one_hot_size(samples: int, num_classes: int, dtype: np.dtype) -> None:
+    """Refuse a one-hot array larger than ``MAX_ONE_HOT_BYTES`` before allocating it."""
+    size = samples * num_classes * dtype.itemsize
+    if size > MAX_ONE_HOT_BYTES:
+        raise DataError(
+            f"to_categorical: {samples:,} labels x {num_classes:,} classes x {dtype.itemsize} bytes ({dtype}) would "
+            f"need {size / 2**30:,.1f} GiB, more than the limit of {MAX_ONE_HOT_BYTES / 2**30:g} GiB. Check "
+            "num_classes and the largest label; for many classes keep integer labels and use "
+            "loss='sparse_categorical_crossentropy' instead of one-hot rows. "
+            f"Received: {samples} labels, num_classes={num_classes}, dtype={dtype}"
+        )
 
 
 def _as_dtype(dtype: Any) -> np.dtype:

@@ -26,6 +26,7 @@ from typing import BinaryIO
 import numpy as np
 
 from cnnlab.errors import ArgumentTypeError, DatasetNotFoundError, FileFormatError, ShapeError
+from cnnlab.io.atomic import temp_prefix
 
 # Dtype codes of the IDX format (Y. LeCun's MNIST page), big-endian on disk.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -218,7 +219,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
 
 
 def _write_atomic(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(payload)

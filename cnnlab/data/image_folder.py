@@ -32,6 +32,17 @@ ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 # (PIL.Image.MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3, about 89 megapixels).
 MAX_IMAGE_PIXELS = 89_478_485
 _COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
+# Image formats told apart by their first bytes (Pillow's format names). A file is decoded only by the decoder of
+# the format its bytes show, and only when the loader takes that format.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+               (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"8BPS", "PSD"), (b"qoif", "QOI"),
+               (b"\x00\x00\x01\x00", "ICO"), (b"\x00\x00\x00\x0cjP  ", "JPEG2000"), (b"\xff\x4f\xff\x51", "JPEG2000"))
+SIGNATURE_BYTES = 16  # enough for every signature above and WebP's RIFF....WEBP
+# The formats image_dataset_from_directory decodes: the ones its file-name filter (ALLOWED_FORMATS) names. TF's
+# decode_image tells them apart by content too, so a JPEG saved under a .png name still loads, as in Keras.
+FOLDER_FORMATS = frozenset({"BMP", "GIF", "JPEG", "PNG"})
+_EXTENSION_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                      ".tif": "TIFF", ".tiff": "TIFF", ".psd": "PSD", ".qoi": "QOI", ".ico": "ICO"}
 _LABEL_MODES = ("int", "categorical", "binary", None)
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
@@ -95,18 +106,23 @@ def load_image(path: str | os.PathLike, image_size: tuple[int, int] | None = Non
 
     path = os.fspath(path)
     mode, _ = _COLOR_MODES[color_mode]
+    if os.path.islink(path) and not os.path.exists(path):
+        raise DataError(f"Image '{path}' is a symbolic link whose target is missing or loops back on itself. "
+                        f"Remove the link or point it at an image file. Received: path={path!r}")
     if not os.path.isfile(path):
         what = ("is a folder, not an image file" if os.path.isdir(path) else
                 "is not a regular file (a pipe, socket or device)" if os.path.exists(path) else "does not exist")
         raise DataError(f"Image '{path}' {what}. Check the path and give an image file. Received: path={path!r}")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open(path, "rb") as fh:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            image_format = check_image_format(path, fh.read(SIGNATURE_BYTES), FOLDER_FORMATS)
+            fh.seek(0)
+            with Image.open(fh, formats=[image_format]) as img:
                 width, height = img.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise _too_large(path, width, height)
-                img = img.convert(mode)
+                img = _high_byte(img).convert(mode)
                 if image_size is not None and img.size != (image_size[1], image_size[0]):
                     img = img.resize((image_size[1], image_size[0]), _resample(interpolation))
                 return np.asarray(img, dtype=np.float32).reshape(img.size[1], img.size[0], -1)
@@ -120,6 +136,55 @@ def load_image(path: str | os.PathLike, image_size: tuple[int, int] | None = Non
             f"Cannot read image '{path}': {err}. The file is corrupt or not an image in a supported format "
             f"({', '.join(ALLOWED_FORMATS)}); remove or replace it."
         ) from err
+
+
+def _sniff(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _SIGNATURES if head.startswith(magic)), None)
+
+
+def check_image_format(name: str, head: bytes, decodable: frozenset[str] | None) -> str | None:
+    """The format shown by an image file's first bytes, refused when the loader does not take it or the name
+    promises another kind of file (a TIFF or WebP saved as ``.png``).
+
+    Args:
+        name: the file's name, for the extension and for messages.
+        head: its first ``SIGNATURE_BYTES`` bytes.
+        decodable: the formats the loader decodes (e.g. ``FOLDER_FORMATS``); None: any format Pillow reads.
+
+    Returns:
+        Pillow's name of the format, or None when the bytes match no known signature (``decodable=None`` only).
+
+    Raises:
+        FileFormatError: naming the file, what its bytes are and what its name or the loader expects.
+    """
+    found = _sniff(head)
+    claimed = _EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower())
+    # Among the formats the folder loader takes, content decides (TF's decode_image does the same).
+    agrees = found == claimed or (found in FOLDER_FORMATS and claimed in FOLDER_FORMATS)
+    if (decodable is None or found in decodable) and (claimed is None or agrees):
+        return found
+    what = f"a {found} image" if found else f"not an image in any known format (it starts with {head[:8]!r})"
+    if decodable is not None and found not in decodable:
+        expected = f"this loader reads {', '.join(sorted(decodable))} images only"
+        fix = "Convert it to PNG or JPEG, or remove it from the folder."
+    else:
+        expected = f"its name says {claimed}"
+        fix = f"Rename it to match its content (e.g. '.{(found or '').lower()}'), or convert it to {claimed}."
+    if found is None:
+        fix = "The file is corrupt or not an image; remove or replace it."
+    raise FileFormatError(f"Image '{name}' is {what}, but {expected}. {fix}")
+
+
+def _high_byte(img):
+    """A 16-bit grey image as 8-bit grey from the high byte of each value, as TF's decode_image gives it (Pillow's
+    own convert() would saturate: 32768 -> 255). Pillow already reads 16-bit colour PNGs this way."""
+    if not img.mode.startswith("I;16"):
+        return img
+    from PIL import Image
+
+    return Image.fromarray((np.asarray(img) >> 8).astype(np.uint8), "L")
 
 
 def _too_large(path: str, width: int, height: int) -> FileFormatError:
@@ -319,11 +384,28 @@ def _index(root: str, labels: Any, class_names: Sequence[str] | None,
 
 
 def _image_files(folder: str, follow_links: bool) -> list[str]:
+    """The image files under ``folder``. Following links, each real folder is walked once: a link back to a folder
+    already walked (a loop, or a second way into the same folder) is skipped with a warning. Keras's os.walk has no
+    such check, so a loop there repeats files until the kernel's 40-link limit, and two loops never finish."""
     found = []
+    walked = {os.path.realpath(folder)}
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow_links):
         dirnames.sort()
+        if follow_links:
+            dirnames[:] = [d for d in dirnames if _first_visit(os.path.join(dirpath, d), walked)]
         found += [os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(ALLOWED_FORMATS)]
     return sorted(found)
+
+
+def _first_visit(path: str, walked: set[str]) -> bool:
+    real = os.path.realpath(path)
+    if real not in walked:
+        walked.add(real)
+        return True
+    warnings.warn(f"image_dataset_from_directory: skipped '{path}': it is a symbolic link to '{real}', a folder "
+                  "already read (a link loop, or a second way into the same folder). Remove the link to silence this "
+                  "warning; its images are read once.", stacklevel=4)
+    return False
 
 
 def _require_images(paths: list[str], root: str) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from cnnlab.data.idx import read_idx
 from cnnlab.errors import DatasetNotFoundError, FileFormatError
+from cnnlab.io.atomic import temp_prefix
 
 DATA_ENV = "CNNLAB_DATA"
 OFFLINE_ENV = "CNNLAB_OFFLINE"
@@ -202,7 +203,7 @@ def fetch_url(url: str, dest: Path, *, algorithm: str = "sha256", expected: str 
     Returns:
         The hex digest of what was read.
     """
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix(dest.name), suffix=".part")
     tmp = Path(tmp_name)
     digest = hashlib.new(algorithm)
     try:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.inspect.figures import (IMAGE_CONV_LAYERS, as_batch, as_display_image, class_label, find_layer, finish,
+from cnnlab.inspect.figures import (IMAGE_CONV_LAYERS, LITERAL, as_batch, as_display_image, class_label, find_layer, finish,
                                     new_figure, require_built)
 from cnnlab.inspect.tracing import forward_hooks, last_called_leaf, tensors_in
 from cnnlab.layers.logits import emitting_logits, logit_activation, output_layer
@@ -151,7 +151,7 @@ def _overlay_figure(model, x, maps_fn, title: str, cmap: str, class_names, alpha
         predicted = int(probs[i].argmax())
         top, bottom = axes[0, i], axes[1, i]
         top.imshow(image, cmap=gray)
-        top.set_title(f"pred {class_label(predicted, class_names)}\n({probs[i][predicted]:.0%})", fontsize=8)
+        top.set_title(f"pred {class_label(predicted, class_names)}\n({probs[i][predicted]:.0%})", fontsize=8, **LITERAL)
         bottom.imshow(image, cmap=gray)
         shown = bottom.imshow(heat[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         for ax in (top, bottom):

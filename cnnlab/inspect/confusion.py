@@ -6,7 +6,7 @@ import numpy as np
 from torch import nn
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.inspect.figures import as_display_image, class_label, finish, grid_shape, new_figure, to_numpy
+from cnnlab.inspect.figures import LITERAL, as_display_image, class_label, finish, grid_shape, new_figure, to_numpy
 
 
 def _labels(values, what: str) -> np.ndarray:
@@ -143,8 +143,8 @@ def plot_confusion_matrix(cm, class_names=None, normalize: bool = False, save_pa
             text = f"{values[i, j]:.2f}" if normalize else str(int(values[i, j]))
             ax.text(j, i, text, ha="center", va="center", fontsize=size,
                     color="white" if values[i, j] > threshold else "black")
-    ax.set_xticks(range(n), names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(n), names)
+    ax.set_xticks(range(n), names, rotation=45, ha="right", rotation_mode="anchor", **LITERAL)
+    ax.set_yticks(range(n), names, **LITERAL)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("confusion matrix" + (" (normalised by true class)" if normalize else ""))
@@ -187,5 +187,5 @@ def plot_misclassified(model, x, y, n: int = 16, class_names=None, save_path=Non
         ax.imshow(image, cmap=cmap)
         ax.set_title(f"true {class_label(int(true[i]), class_names)}\npred "
                      f"{class_label(int(predicted[i]), class_names)} ({confidence[i]:.0%})",
-                     fontsize=8, color="#b00020")
+                     fontsize=8, color="#b00020", **LITERAL)
     return finish(fig, save_path)

@@ -7,7 +7,7 @@ import math
 import os
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, DataError, did_you_mean
-from cnnlab.inspect.figures import finish, grid_shape, new_figure
+from cnnlab.inspect.figures import LITERAL, finish, grid_shape, new_figure
 
 # Metrics where lower is better; every other metric (accuracy, precision, ...) is best at its maximum.
 LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "crossentropy")
@@ -91,7 +91,7 @@ def _plot_metric(ax, name: str, train, val) -> None:
     ax.axvline(best + 1, color="grey", linestyle=":", linewidth=1)
     ax.plot([best + 1], [marked[best]], "*", color="crimson", markersize=12,
             label=f"best {'val ' if val else ''}{marked[best]:.4g} (epoch {best + 1})")
-    ax.set_title(name.replace("_", " "))
+    ax.set_title(name.replace("_", " "), **LITERAL)
     ax.set_xlabel("epoch")
     ax.set_ylabel(name)
     ax.grid(alpha=0.3)

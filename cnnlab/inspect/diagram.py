@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 from cnnlab.errors import ConfigError
 from cnnlab.inspect.diagram_graph import DiagramGraph, DiagramNode, diagram_graph
+from cnnlab.inspect.figures import LITERAL
 
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
 TITLE_SIZE, ROW_SIZE = 10, 8.5  # points
@@ -44,7 +45,8 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
     from matplotlib.textpath import TextPath
 
     prop = FontProperties(weight="bold" if bold else "normal")
-    return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72.0
+    # Escaped dollars: measured as the literal text drawn (LITERAL), not as mathtext.
+    return TextPath((0, 0), text.replace("$", r"\$"), size=size, prop=prop).get_extents().width / 72.0
 
 
 def _shape_text(shape) -> str:
@@ -189,11 +191,11 @@ def _draw_box(ax, box: _Box, centre) -> None:
                                 boxstyle="round,pad=0,rounding_size=0.06", facecolor=box.colour,
                                 edgecolor="#555555", linewidth=1.0))
     ax.text(centre[0], y + box.height - (title_h + PAD / 2) / 2, box.title, ha="center", va="center",
-            fontsize=TITLE_SIZE, fontweight="bold")
+            fontsize=TITLE_SIZE, fontweight="bold", **LITERAL)
     row_y = y + box.height - title_h - PAD / 2 - PAD / 2
     for row in box.rows:
         row_h = ROW_SIZE / 72.0 * 1.25 + LINE_GAP
-        ax.text(centre[0], row_y - row_h / 2, row, ha="center", va="center", fontsize=ROW_SIZE)
+        ax.text(centre[0], row_y - row_h / 2, row, ha="center", va="center", fontsize=ROW_SIZE, **LITERAL)
         row_y -= row_h
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ConfigError
-from cnnlab.inspect.figures import as_batch, as_display_image, find_layer, finish, grid_shape, new_figure, require_built
+from cnnlab.inspect.figures import LITERAL, as_batch, as_display_image, find_layer, finish, grid_shape, new_figure, require_built
 from cnnlab.inspect.tracing import forward_hooks, tensors_in
 
 
@@ -95,5 +95,5 @@ def plot_feature_maps(model, x, layer, max_maps: int = 32, save_path=None):
         axes.flat[i + 1].set_title(f"#{i}", fontsize=8)
     more = f", first {count} of {maps.shape[-1]}" if count < maps.shape[-1] else ""
     fig.suptitle(f"{target.name} ({type(target).__name__}) output {maps.shape[0]}x{maps.shape[1]}x"
-                 f"{maps.shape[2]}{more}", fontsize=10)
+                 f"{maps.shape[2]}{more}", fontsize=10, **LITERAL)
     return finish(fig, save_path)

@@ -20,6 +20,9 @@ from cnnlab.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, Separab
 # Convolutions whose outputs are (height, width, channels) maps and whose kernels are 2-D pictures.
 IMAGE_CONV_LAYERS = (Conv2D, SeparableConv2D, DepthwiseConv2D, Conv2DTranspose)
 SAVE_DPI = 110  # dense enough to read tick labels, small enough to embed in an HTML report
+# Text properties for the user's words (class, layer and metric names): drawn as written. A class folder named
+# "$x$" would otherwise go to matplotlib's mathtext (or LaTeX with usetex) and may fail to draw at all.
+LITERAL = {"parse_math": False, "usetex": False}
 
 
 def _pyplot():

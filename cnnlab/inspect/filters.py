@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError
-from cnnlab.inspect.figures import finish, grid_shape, new_figure
+from cnnlab.inspect.figures import LITERAL, finish, grid_shape, new_figure
 from cnnlab.layers.conv import Conv2DTranspose, SeparableConv2D
 
 FILTER_CMAP = "RdBu_r"  # diverging: red positive, blue negative, white zero
@@ -39,7 +39,7 @@ def plot_weights_histogram(layer_or_model, bins: int = 50, save_path=None):
         values = var.numpy().ravel()
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.hist(values, bins=bins, color="#4c72b0")
-        ax.set_title(f"{var.path}  {tuple(var.shape)}", fontsize=9)
+        ax.set_title(f"{var.path}  {tuple(var.shape)}", fontsize=9, **LITERAL)
         ax.set_xlabel("value")
         ax.set_ylabel("count")
         ax.text(0.98, 0.95, f"mean {values.mean():.3g}\nstd {values.std():.3g}", transform=ax.transAxes,
@@ -113,5 +113,5 @@ def plot_filters(layer, input_channel: int = 0, max_filters: int = 64, save_path
     fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     more = f" (first {count} of {filters})" if count < filters else ""
     fig.suptitle(f"{layer.name}: {filters} filters {kernel.shape[0]}x{kernel.shape[1]}, input channel "
-                 f"{input_channel}{more}", fontsize=10)
+                 f"{input_channel}{more}", fontsize=10, **LITERAL)
     return finish(fig, save_path)

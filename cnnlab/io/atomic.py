@@ -26,9 +26,11 @@ _WRITE_FAILURES = {
     errno.ENOSPC: "the disk is full",
     errno.EDQUOT: "the disk quota is exceeded",
     errno.EISDIR: "the path is an existing directory",
+    errno.EFBIG: "the file would exceed the file-size limit of this process (ulimit -f) or of the file system",
+    errno.ENAMETOOLONG: "the file name is too long for the file system",
 }
 # Failures that can only come from writing the bytes themselves.
-_BODY_WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+_BODY_WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 _FIXES = {
     errno.ENOENT: "Create the directory first, e.g. os.makedirs({dir!r}, exist_ok=True), or choose another path.",
     errno.ENOTDIR: "Choose a path whose parent folders are all directories.",
@@ -38,17 +40,24 @@ _FIXES = {
     errno.ENOSPC: "Free some disk space or choose a directory on another disk.",
     errno.EDQUOT: "Free some space within your quota or choose another directory.",
     errno.EISDIR: "Give a file name, not a directory, e.g. {path!r} + '/model.cnnlab'.",
+    errno.EFBIG: "Raise the limit (ulimit -f unlimited), or choose a directory on a file system that allows larger "
+                 "files.",
+    errno.ENAMETOOLONG: "Choose a shorter file name (at most 255 bytes per path component on most file systems).",
 }
+# A temporary file's name keeps this many characters of the final name (for people looking at the folder) and
+# adds a random suffix; short, so that any name the file system accepts can be saved (255 bytes per component).
+_TEMP_NAME_CHARS = 24
 
 
-def checkpoint_error(path: str, err: OSError) -> CheckpointError:
-    """Build the error for a write that failed with ``err``."""
+def checkpoint_error(path: str, err: OSError, kept: str = "The previous file, if any, is left unchanged.") -> \
+        CheckpointError:
+    """Build the error for a write that failed with ``err``; ``kept`` says what is still on disk."""
     directory = os.path.dirname(path) or "."
     why = _WRITE_FAILURES.get(err.errno, err.strerror or str(err))
     fix = _FIXES.get(err.errno, "Check that the directory exists and is writable.").format(dir=directory, path=path)
     return CheckpointError(
         f"Cannot write {path!r}: {why} ({err.__class__.__name__}: {err.strerror or err}). "
-        f"The previous file, if any, is left unchanged. {fix} Received: path={path!r}"
+        f"{kept} {fix} Received: path={path!r}"
     )
 
 
@@ -64,6 +73,24 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def temp_path(path: str | os.PathLike, suffix: str = ".tmp") -> str:
+    """A fresh hidden name beside ``path`` for writing it atomically, at most ~120 bytes long whatever ``path`` is.
+
+    Example:
+        >>> os.path.basename(temp_path("/data/" + "x" * 250 + ".cnnlab")).startswith(".xxxxxxxx")
+        True
+    """
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{name[:_TEMP_NAME_CHARS]}.{secrets.token_hex(6)}{suffix}")
+
+
+def temp_prefix(name: str) -> str:
+    """The hidden prefix for ``tempfile.mkstemp``/``mkdtemp`` beside a file called ``name``, short whatever ``name``
+    is (a legal 255-byte file name must still leave room for its temporary name)."""
+    return f".{name[:_TEMP_NAME_CHARS]}."
 
 
 def _remove_quietly(path: str) -> None:
@@ -104,7 +131,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs: Any) 
     if "b" not in mode:
         open_kwargs.setdefault("encoding", "utf-8")
     directory = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    temp = temp_path(path)
     try:
         # 0o666 lets the umask decide the permissions, as for a plain open().
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

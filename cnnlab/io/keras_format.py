@@ -10,9 +10,10 @@ variable in turn]``), the layout Keras 3.x writes and reads.
 Safety: zip members are read into memory with a size bound (nothing is
 extracted to disk); member names other than the three above, paths with
 ``..`` or a leading ``/``, and symlinks are refused. Before any data is read
-the HDF5 tree is checked: external links, soft links, external or virtual
-storage, non-numeric datasets and datasets that declare more bytes than the
-file holds are refused (:func:`check_h5_tree`).
+the HDF5 tree is walked once, bounded by what the model can need, and links,
+cycles, external storage and datasets that declare more than they hold are
+refused (:mod:`cnnlab.io.h5_safety`); each dataset is read only after its
+shape and dtype match the variable it loads into, optimizer slots included.
 """
 
 from __future__ import annotations
@@ -20,113 +21,47 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import stat
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    import h5py
-
 from cnnlab.errors import CnnlabError, ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write
+from cnnlab.io.config_checks import build_from_file, checked_compile_config
+from cnnlab.io.limits import CONTAINER_BASE_BYTES, HDF5_OBJECT_BYTES, MAX_JSON_BYTES, MAX_OPTIMIZER_SLOTS
+from cnnlab.io.safe_json import load_json
+from cnnlab.io.h5_safety import (
+    dataset_at,
+    group_at,
+    h5py_module as _h5py,
+    object_budget,
+    open_h5,
+    read_checked,
+    read_scalar,
+)
+from cnnlab.io.zip_members import backed_bytes, open_archive, read_member, write_stored
 from cnnlab.layers.base import to_snake_case
 from cnnlab.layers.serialization import is_model, layer_from_config
 
 KERAS_VERSION_WRITTEN = "3.15.1"  # the Keras version whose layout these files follow (checked in make compat)
-MAX_MEMBER_BYTES = 4 << 30  # refuse zip members or datasets that claim more than 4 GiB
-MAX_JSON_BYTES = 64 << 20  # a model config is a few kB; 64 MiB leaves room for huge graphs
 _MEMBERS = ("config.json", "model.weights.h5", "metadata.json")
-_SYMLINK = 0o120000
 
 
 # ------------------------------------------------------------------ HDF5 safety
-def open_h5(data: bytes, source) -> "h5py.File":
-    """Open HDF5 bytes read-only in memory, after checking the whole tree with :func:`check_h5_tree`."""
-    h5py = _h5py()
-    try:
-        handle = h5py.File(io.BytesIO(data), "r")
-    except OSError as err:
-        raise FileFormatError(f"'{source}' is not a readable HDF5 file ({err}). It may be truncated or another "
-                              "format; check that the copy or download finished, or save the model again.") from err
-    try:
-        check_h5_tree(handle, len(data), source)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
+def assign_weight(var, ds, source, skip_mismatch: bool) -> None:
+    """Copy dataset ``ds`` into ``var`` once its shape and dtype match (on a shape mismatch: skip, or ShapeError)."""
+    target = f"'{var.path}'"
+    if skip_mismatch and tuple(ds.shape) != var.shape:
+        return
+    var.assign(read_checked(ds, var.shape, var.value.is_floating_point(), source, target))
 
 
-def check_h5_tree(handle, file_size: int, source) -> None:
-    """Refuse links, external storage and oversized datasets anywhere in an open HDF5 file.
-
-    Raises:
-        FileFormatError: naming the offending path.
-    """
-    h5py = _h5py()
-    pending = [handle]
-    while pending:
-        group = pending.pop()
-        for name in group:
-            path = f"{group.name.rstrip('/')}/{name}"
-            link = group.get(name, getlink=True)
-            if isinstance(link, h5py.ExternalLink):
-                raise FileFormatError(f"'{source}': {path} is an external link to {link.filename!r}; a model file "
-                                      "must not read other files. Refusing to load it.")
-            if isinstance(link, h5py.SoftLink):
-                raise FileFormatError(f"'{source}': {path} is a soft link to {link.path!r}; Keras never writes "
-                                      "links, so the file was crafted or edited. Refusing to load it.")
-            obj = group[name]
-            if isinstance(obj, h5py.Group):
-                pending.append(obj)
-            else:
-                _check_dataset(obj, path, file_size, source)
-
-
-def _check_dataset(ds, path: str, file_size: int, source) -> None:
-    if ds.id.get_create_plist().get_external_count() > 0 or ds.is_virtual:
-        raise FileFormatError(f"'{source}': dataset {path} keeps its data outside the file (external or virtual "
-                              "storage). Refusing to load it.")
-    if ds.dtype.kind not in "biuf":
-        raise FileFormatError(f"'{source}': dataset {path} has dtype {ds.dtype}; weights must be numbers.")
-    declared = int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize
-    if declared > MAX_MEMBER_BYTES:
-        raise FileFormatError(f"'{source}': dataset {path} declares {declared} bytes, over the "
-                              f"{MAX_MEMBER_BYTES}-byte limit. Refusing to load it.")
-    if ds.chunks is None and declared:  # contiguous: the bytes must really be in the file
-        offset = ds.id.get_offset()
-        if offset is None or offset + declared > file_size:
-            raise FileFormatError(
-                f"'{source}': dataset {path} declares {declared} bytes but the file holds only {file_size} "
-                "bytes in all; it is truncated or crafted. Refusing to load it.")
-
-
-def read_dataset(ds) -> np.ndarray:
-    return np.asarray(ds[()])
-
-
-def assign_weight(var, ds, where: str, skip_mismatch: bool) -> None:
-    """Copy dataset ``ds`` into ``var``; on a shape mismatch skip it or raise ShapeError naming ``where``."""
-    value = read_dataset(ds)
-    if tuple(value.shape) != var.shape:
-        if skip_mismatch:
-            return
-        raise ShapeError(f"{where} has shape {tuple(value.shape)}, but '{var.path}' has shape {var.shape}. "
-                         "The architectures differ.")
-    var.assign(value)
-
-
-def _h5py():
-    try:
-        import h5py
-    except ImportError as err:
-        raise ConfigError("Keras files (.keras, .h5) need h5py: pip install 'cnnlab[keras]' (or pip install h5py).") \
-            from err
-    return h5py
+def _object_budget(model) -> int:
+    groups = variable_groups(model)
+    return object_budget(len(groups), sum(len(variables) for _, _, variables in groups))
 
 
 # -------------------------------------------------------- which variables go where
@@ -166,33 +101,42 @@ def optimizer_to_keras(optimizer) -> list[np.ndarray]:
     return values
 
 
-def optimizer_from_keras(model, values: list[np.ndarray], source) -> None:
-    """Load Keras's optimizer variables into ``model.optimizer`` (built on the trainable weights)."""
+def optimizer_from_keras(model, datasets: list, source) -> None:
+    """Load Keras's optimizer variables into ``model.optimizer`` (built on the trainable weights).
+
+    ``datasets`` are the HDF5 datasets in Keras's order; each is read only after its shape matches the slot it
+    fills, so a file cannot make the loader allocate more than the optimizer itself holds.
+    """
     optimizer = model.optimizer
     optimizer.build([v.value for v in model.trainable_weights])
     slots = list(optimizer._slots.items())
     count = len(slots[0][1]) if slots else 0
     n_slots = len(slots) * count
-    if n_slots and len(values) in (1, 2):
+    if n_slots and len(datasets) in (1, 2):
         # Keras writes only [iteration, learning_rate] for an optimizer that never built its slots
         # (e.g. a model loaded from .h5 and saved again before training): keep the step, start slots at zero.
         warnings.warn(f"'{source}': the saved {type(optimizer).__name__} state has no per-variable slots; "
                       "only the step count and learning rate were restored.", stacklevel=3)
         n_slots = count = 0
-    has_lr = len(values) == n_slots + 2
-    if len(values) != n_slots + 1 + has_lr:
+    has_lr = len(datasets) == n_slots + 2
+    if len(datasets) != n_slots + 1 + has_lr:
         raise FileFormatError(
-            f"'{source}': the saved {type(optimizer).__name__} state has {len(values)} variables, but this model "
+            f"'{source}': the saved {type(optimizer).__name__} state has {len(datasets)} variables, but this model "
             f"needs {n_slots + 2} (iteration, learning rate and {n_slots} slots). It was saved for another "
-            "model or optimizer.")
-    state = {"iterations": torch.tensor(int(values[0]), dtype=torch.int64)}
+            "model or optimizer; load with compile=False to skip the optimizer state.")
+    iterations = read_scalar(datasets[0], source, "the optimizer's iteration count", integral=True)
+    state = {"iterations": torch.tensor(iterations, dtype=torch.int64)}
     if has_lr:
-        state["learning_rate"] = torch.tensor(float(values[1]), dtype=torch.float64)
+        learning_rate = read_scalar(datasets[1], source, "the optimizer's learning rate", integral=False)
+        state["learning_rate"] = torch.tensor(learning_rate, dtype=torch.float64)
     prefix = optimizer._state_prefix()
-    rest = iter(values[1 + has_lr:])
+    rest = iter(datasets[1 + has_lr:])
     for i in range(count):
-        for name, _ in slots:
-            state[f"{prefix}/{name}/{i}"] = torch.as_tensor(np.array(next(rest)))
+        for name, tensors in slots:
+            slot = tensors[i]
+            value = read_checked(next(rest), tuple(slot.shape), slot.is_floating_point(), source,
+                                 f"{type(optimizer).__name__} slot {name!r} of variable {i}")
+            state[f"{prefix}/{name}/{i}"] = torch.from_numpy(value)
     for name in optimizer._scalars:
         state[f"{prefix}/{name}"] = torch.tensor(optimizer._scalars[name], dtype=torch.float64)
     if count == 0 and slots:  # keep the freshly built (zero) slots
@@ -227,7 +171,7 @@ def _keras_optimizer_ready(model, include_optimizer: bool) -> bool:
 
 
 # ------------------------------------------------------------------- weights.h5
-def _write_weights_h5(model, include_optimizer: bool) -> bytes:
+def _write_weights_h5(model, include_optimizer: bool) -> memoryview:
     h5py = _h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
@@ -235,33 +179,33 @@ def _write_weights_h5(model, include_optimizer: bool) -> bytes:
             group = f.require_group(path)
             group.attrs["name"] = layer.name
             for i, var in enumerate(variables):
-                group.create_dataset(str(i), data=var.numpy())
+                group.create_dataset(str(i), data=var.value.detach().cpu().numpy())  # a view: no copy
         if _keras_optimizer_ready(model, include_optimizer):
             group = f.require_group("optimizer/vars")
             group.attrs["name"] = model.optimizer.name
             for i, value in enumerate(optimizer_to_keras(model.optimizer)):
                 group.create_dataset(str(i), data=value)
-    return buffer.getvalue()
+    return buffer.getbuffer()  # a view, not a copy: the file is held once while it is saved
 
 
-def _read_weights_h5(model, data: bytes, source, skip_mismatch: bool = False) -> list[np.ndarray] | None:
-    """Assign the weights in Keras 3 layout; return the optimizer variables if the file has them."""
-    with open_h5(data, source) as f:
-        for path, layer, variables in variable_groups(model):
-            group = f.get(path)
-            stored = sorted(group.keys(), key=_index_key) if group is not None else []
-            if len(stored) != len(variables):
-                if skip_mismatch:
-                    continue
-                raise ShapeError(
-                    f"'{source}': layer '{layer.name}' ({type(layer).__name__}) has {len(variables)} weights, but "
-                    f"the file holds {len(stored)} at {path}. The file was saved from a different architecture.")
-            for var, key in zip(variables, stored):
-                assign_weight(var, group[key], f"'{source}': weight {path}/{key}", skip_mismatch)
-        opt = f.get("optimizer/vars")
-        if opt is None or not len(opt):
-            return None
-        return [read_dataset(opt[k]) for k in sorted(opt.keys(), key=_index_key)]
+def _assign_weights_h5(model, f, source, skip_mismatch: bool = False) -> list | None:
+    """Assign the weights in Keras 3 layout from open file ``f``; return the optimizer's datasets, unread."""
+    for path, layer, variables in variable_groups(model):
+        group = group_at(f, path, source)
+        stored = sorted(group.keys(), key=_index_key) if group is not None else []
+        if len(stored) != len(variables):
+            if skip_mismatch:
+                continue
+            raise ShapeError(
+                f"'{source}': layer '{layer.name}' ({type(layer).__name__}) has {len(variables)} weights, but "
+                f"the file holds {len(stored)} at {path}. The file was saved from a different architecture; load "
+                "it into the model it was saved from.")
+        for var, key in zip(variables, stored):
+            assign_weight(var, dataset_at(group, key, source, "weight"), source, skip_mismatch)
+    opt = group_at(f, "optimizer/vars", source)
+    if opt is None or not len(opt):
+        return None
+    return [dataset_at(opt, k, source, "optimizer variable") for k in sorted(opt.keys(), key=_index_key)]
 
 
 def _index_key(name: str):
@@ -278,11 +222,12 @@ def save_weights_h5(model, path: Path) -> None:
 def load_weights_h5(model, path: Path, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 ``*.weights.h5`` file (or the weights of a ``.keras`` file) into ``model``."""
     if str(path).endswith(".keras"):
-        with _open_keras_zip(path) as zf:
-            data = _read_member(zf, "model.weights.h5", path, MAX_MEMBER_BYTES)
+        with open_archive(path, _MEMBERS, ".keras") as zf:
+            data = _read_weights_member(zf, path, model)
     else:
         data = path.read_bytes()
-    _read_weights_h5(model, data, path, skip_mismatch)
+    with open_h5(data, path, _object_budget(model)) as f:
+        _assign_weights_h5(model, f, path, skip_mismatch)
 
 
 # ----------------------------------------------------------------------- .keras
@@ -300,77 +245,48 @@ def save_keras(model, path: Path, include_optimizer: bool = True) -> None:
         config["compile_config"] = compile_config
     metadata = {"keras_version": KERAS_VERSION_WRITTEN,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "saved_by": "cnnlab"}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    weights = _write_weights_h5(model, include_optimizer)
+    # Weights stored, as Keras writes them (floats do not deflate), straight into the temporary file.
+    with atomic_write(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("metadata.json", json.dumps(metadata))
         zf.writestr("config.json", json.dumps(config))
-        zf.writestr("model.weights.h5", _write_weights_h5(model, include_optimizer))
-    with atomic_write(path) as fh:
-        fh.write(buffer.getvalue())
+        write_stored(zf, "model.weights.h5", len(weights), lambda member: member.write(weights))
 
 
 def load_keras(path: Path, custom_objects: dict | None = None, compile: bool = True):
     """Load a ``.keras`` file written by Keras 3 or by cnnlab."""
     from cnnlab.io.keras_config import model_from_keras_config
 
-    with _open_keras_zip(path) as zf:
-        config = _read_json(_read_member(zf, "config.json", path, MAX_JSON_BYTES), path, "config.json")
-        weights = _read_member(zf, "model.weights.h5", path, MAX_MEMBER_BYTES)
-    model = layer_from_config(model_from_keras_config(config, custom_objects), custom_objects)
-    optimizer_values = _read_weights_h5(model, weights, path)
-    if compile and compile_from_keras(model, config.get("compile_config"), path, custom_objects) \
-            and optimizer_values:
-        optimizer_from_keras(model, optimizer_values, path)
+    with open_archive(path, _MEMBERS, ".keras") as zf:
+        config = _read_json(read_member(zf, "config.json", path, MAX_JSON_BYTES, ".keras"), path, "config.json")
+        # Keras stores weights uncompressed, so they take at most the bytes of the weights member.
+        model = build_from_file(config, lambda: layer_from_config(model_from_keras_config(config, custom_objects),
+                                                                  custom_objects),
+                                source=path, member="config.json",
+                                stored_bytes=backed_bytes(zf, "model.weights.h5", path, ".keras"))
+        weights = _read_weights_member(zf, path, model)
+    with open_h5(weights, path, _object_budget(model)) as f:
+        optimizer_datasets = _assign_weights_h5(model, f, path)
+        compile_config = checked_compile_config(config.get("compile_config"), path,
+                                                "config.json key 'compile_config'") if compile else None
+        if compile_config and compile_from_keras(model, compile_config, path, custom_objects) \
+                and optimizer_datasets:
+            optimizer_from_keras(model, optimizer_datasets, path)
     return model
 
 
-def _open_keras_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise FileFormatError(f"'{path}' is not a .keras file (not a zip archive: {err}). It may be truncated, or "
-                              "an HDF5 model misnamed: rename an HDF5 model file to end with .h5.") from err
-    try:
-        for info in zf.infolist():
-            _check_member(info, path)
-    except BaseException:
-        zf.close()
-        raise
-    return zf
+def _read_weights_member(zf: zipfile.ZipFile, path: Path, model) -> bytes:
+    """model.weights.h5, bounded by what ``model`` needs: its weights, the largest optimizer state Keras writes
+    for them, and HDF5's headers for the objects the model's layout has."""
+    weights = [v.value for v in model.weights]
+    trainable = [v.value for v in model.trainable_weights]
+    nbytes = sum(t.numel() * t.element_size() for t in weights)
+    slots = MAX_OPTIMIZER_SLOTS * sum(t.numel() * t.element_size() for t in trainable)
+    bound = CONTAINER_BASE_BYTES + nbytes + slots + HDF5_OBJECT_BYTES * _object_budget(model)
+    need = (f"model '{model.name}' needs at most {bound} bytes ({nbytes} of weights, up to {slots} of optimizer "
+            "state, and HDF5 headers)")
+    return read_member(zf, "model.weights.h5", path, bound, ".keras", need)
 
 
-def _check_member(info: zipfile.ZipInfo, path: Path) -> None:
-    name = info.filename
-    if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
-        raise FileFormatError(f"'{path}' holds a member with an unsafe path {name!r}; refusing to load it.")
-    if stat.S_IFMT(info.external_attr >> 16) == _SYMLINK:
-        raise FileFormatError(f"'{path}' holds a symbolic link {name!r}; refusing to load it.")
-    if name not in _MEMBERS:
-        raise FileFormatError(f"'{path}' holds an unexpected member {name!r} (a .keras file has only "
-                              f"{', '.join(_MEMBERS)}); refusing to load it.")
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise FileFormatError(f"'{path}': member {name!r} declares {info.file_size} bytes, over the "
-                              f"{MAX_MEMBER_BYTES}-byte limit; refusing to load it.")
-
-
-def _read_member(zf: zipfile.ZipFile, name: str, path: Path, limit: int) -> bytes:
-    try:
-        with zf.open(name) as fh:
-            data = fh.read(limit + 1)
-    except KeyError:
-        raise FileFormatError(f"'{path}' is missing {name}: the file is incomplete or not a .keras model.") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        raise FileFormatError(f"'{path}': {name} is corrupt ({err}).") from err
-    if len(data) > limit:
-        raise FileFormatError(f"'{path}': {name} expands beyond {limit} bytes; refusing to load it.")
-    return data
-
-
-def _read_json(data: bytes, path, name: str) -> dict:
-    try:
-        value = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(f"'{path}': {name} is not valid JSON ({err}).") from err
-    if not isinstance(value, dict):
-        raise FileFormatError(f"'{path}': {name} must hold a JSON object.")
-    return value
+def _read_json(data: bytes | str, path, name: str) -> dict:
+    return load_json(data, source=path, member=name, expect=dict)

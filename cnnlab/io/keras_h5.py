@@ -6,8 +6,9 @@ Layout: the root attribute ``model_config`` (JSON architecture),
 and, per layer, a group whose ``weight_names`` attribute lists its datasets in
 order (trainable weights first); and ``optimizer_weights`` with the
 optimizer's variables (``[iteration, learning_rate, slots per variable]``).
-The HDF5 tree is checked for links and external storage before anything is
-read (see :func:`cnnlab.io.keras_format.check_h5_tree`).
+The HDF5 tree is checked, bounded by what the model needs, before any dataset
+is read, and each dataset is read only once it matches its variable (see
+:mod:`cnnlab.io.h5_safety`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import numpy as np
 
 from cnnlab.errors import ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write
+from cnnlab.io.config_checks import build_from_file, checked_compile_config
+from cnnlab.io.h5_safety import check_h5_tree, dataset_at, group_at, read_names, read_text
 from cnnlab.io.keras_format import (
     KERAS_VERSION_WRITTEN,
     MAX_JSON_BYTES,
     _h5py,
     _keras_optimizer_ready,
+    _object_budget,
     _read_json,
     assign_weight,
     compile_from_keras,
@@ -32,7 +36,6 @@ from cnnlab.io.keras_format import (
     open_h5,
     optimizer_from_keras,
     optimizer_to_keras,
-    read_dataset,
 )
 from cnnlab.layers.serialization import layer_from_config
 
@@ -41,10 +44,6 @@ def _legacy_weights(layer) -> list:
     """Keras's legacy order: the layer's trainable weights, then the non-trainable ones."""
     weights = layer.weights
     return [v for v in weights if v.trainable] + [v for v in weights if not v.trainable]
-
-
-def _names(values) -> list[str]:
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
 
 
 def save_h5(model, path: Path, include_optimizer: bool = True) -> None:
@@ -114,62 +113,69 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
     from cnnlab.io.keras_config import model_from_keras_config
 
     data = path.read_bytes()
-    with open_h5(data, path) as f:
-        raw = f.attrs.get("model_config")
+    with open_h5(data, path) as f:  # the root only: the tree is checked once the model says what it needs
+        raw = read_text(f, "model_config", path, MAX_JSON_BYTES)
         if raw is None:
             raise FileFormatError(
                 f"'{path}' has no model_config attribute, so it holds weights only. Build the model in code and call "
                 "model.load_weights(path) instead.")
-        raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-        if len(raw) > MAX_JSON_BYTES:
-            raise FileFormatError(f"'{path}': model_config is over {MAX_JSON_BYTES} bytes; refusing to load it.")
-        model = layer_from_config(model_from_keras_config(_read_json(raw, path, "model_config"), custom_objects),
-                                  custom_objects)
-        if "model_weights" not in f:
-            raise FileFormatError(f"'{path}' has no model_weights group; the file is incomplete.")
-        _assign_legacy(model, f["model_weights"], path)
-        training = f.attrs.get("training_config")
+        entry = _read_json(raw, path, "model_config attribute")
+        # tf.keras and Keras store weights uncompressed, so they take at most the bytes of the file.
+        model = build_from_file(entry, lambda: layer_from_config(model_from_keras_config(entry, custom_objects),
+                                                                 custom_objects),
+                                source=path, member="model_config attribute", stored_bytes=len(data))
+        budget = _object_budget(model)
+        check_h5_tree(f, len(data), path, budget)
+        weights = group_at(f, "model_weights", path)
+        if weights is None:
+            raise FileFormatError(f"'{path}' has no model_weights group; the file is incomplete. Check that the "
+                                  "save finished, or re-save the model.")
+        _assign_legacy(model, weights, path, budget)
+        training = read_text(f, "training_config", path, MAX_JSON_BYTES)
         if compile and training is not None:
-            training = _read_json(training.decode() if isinstance(training, bytes) else str(training), path,
-                                  "training_config")
+            training = checked_compile_config(_read_json(training, path, "training_config attribute"), path,
+                                              "training_config attribute", optimizer_key="optimizer_config")
             config = {**training, "optimizer": training.get("optimizer_config")}
-            if compile_from_keras(model, config, path, custom_objects) and "optimizer_weights" in f:
-                group = f["optimizer_weights"]
-                names = _names(group.attrs.get("weight_names", []))
-                optimizer_from_keras(model, [read_dataset(group[n]) for n in names], path)
+            group = group_at(f, "optimizer_weights", path)
+            if compile_from_keras(model, config, path, custom_objects) and group is not None:
+                names = read_names(group, "weight_names", path, budget)
+                optimizer_from_keras(model, [dataset_at(group, n, path, "optimizer weight") for n in names], path)
     return model
 
 
 def load_weights_legacy_h5(model, path: Path, skip_mismatch: bool = False) -> None:
     """Load the ``model_weights`` of a legacy ``.h5`` file (or a tf.keras 2 ``save_weights`` file) into ``model``."""
-    data = path.read_bytes()
-    with open_h5(data, path) as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        _assign_legacy(model, group, path, skip_mismatch)
+    budget = _object_budget(model)
+    with open_h5(path.read_bytes(), path, budget) as f:
+        group = group_at(f, "model_weights", path)
+        group = f if group is None else group
+        _assign_legacy(model, group, path, budget, skip_mismatch)
 
 
-def _assign_legacy(model, group, source, skip_mismatch: bool = False) -> None:
+def _assign_legacy(model, group, source, budget: int, skip_mismatch: bool = False) -> None:
     if "layer_names" not in group.attrs:
-        raise FileFormatError(f"'{source}' has no layer_names attribute; it is not a Keras HDF5 weights file.")
+        raise FileFormatError(f"'{source}' has no layer_names attribute; it is not a Keras HDF5 weights file. "
+                              "Check that it is the right file.")
     stored = []
-    for name in _names(group.attrs["layer_names"]):
-        if name not in group:
-            raise FileFormatError(f"'{source}': layer_names lists {name!r}, but there is no such group.")
-        weight_names = _names(group[name].attrs.get("weight_names", []))
+    for name in read_names(group, "layer_names", source, budget):
+        layer_group = group_at(group, name, source)
+        if layer_group is None:
+            raise FileFormatError(f"'{source}': layer_names lists {name!r}, but there is no such group. Check "
+                                  "that the save finished, or re-save the model.")
+        weight_names = read_names(layer_group, "weight_names", source, budget)
         if weight_names:
-            stored.append((name, group[name], weight_names))
+            stored.append((name, layer_group, weight_names))
     layers = [layer for layer in model.layers if layer.weights]
     if len(stored) != len(layers):
         raise ShapeError(
             f"'{source}' holds weights for {len(stored)} layers ({', '.join(n for n, _, _ in stored)}), but model "
             f"'{model.name}' has {len(layers)} layers with weights ({', '.join(l.name for l in layers)}). The file "
-            "was saved from a different architecture.")
+            "was saved from a different architecture; load it into the model it was saved from.")
     for layer, (name, layer_group, weight_names) in zip(layers, stored):
         variables = _legacy_weights(layer)
         if len(weight_names) != len(variables):
             raise ShapeError(f"'{source}': layer {name!r} holds {len(weight_names)} weights, but '{layer.name}' "
-                             f"has {len(variables)}.")
+                             f"has {len(variables)}. Load the file into the model it was saved from.")
         for var, weight_name in zip(variables, weight_names):
-            if weight_name not in layer_group:
-                raise FileFormatError(f"'{source}': weight {weight_name!r} of layer {name!r} is missing.")
-            assign_weight(var, layer_group[weight_name], f"'{source}': weight {weight_name!r}", skip_mismatch)
+            assign_weight(var, dataset_at(layer_group, weight_name, source, f"weight of layer {name!r}"), source,
+                          skip_mismatch)

@@ -9,57 +9,103 @@ atomic: the file appears complete or not at all.
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import os
+import re
 import zipfile
-import zlib
 from pathlib import Path
 
-
-import safetensors.torch
-from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 import torch
 
 from cnnlab._object_registration import CustomObjectScope, custom_objects_for_loading
 from cnnlab._version import __version__
 from cnnlab.errors import ArgumentTypeError, CnnlabError, ConfigError, FileFormatError, ShapeError
+from cnnlab.io import safetensors_stream as st
+from cnnlab.io._checks import check_weight_kind
 from cnnlab.io.atomic import atomic_write
-from cnnlab.layers.base import weight_budget
+from cnnlab.io.config_checks import build_from_file, checked_compile_config
+from cnnlab.io.limits import MAX_JSON_BYTES
+from cnnlab.io.safe_json import load_json
+from cnnlab.io.zip_members import backed_bytes, declared_bytes, open_archive, open_member, read_member, write_stored
 from cnnlab.layers.serialization import is_graph_model, layer_from_config, layer_to_config
 
 FORMAT_VERSION = 1
-# Weights a loaded config may create beyond those stored (e.g. a layer whose weights are not saved).
-_BUDGET_SLACK_BYTES = 1 << 20
-MAX_MEMBER_BYTES = 4 << 30  # refuse zip members that claim more than 4 GiB (zip bombs)
-# config.json and metadata.json of even a 1000-layer model are well under 1 MiB; a bigger
-# one is a zip bomb, stopped before it fills memory.
-MAX_JSON_MEMBER_BYTES = 16 << 20
-_MEMBERS = {"config.json", "model.safetensors", "optimizer.safetensors", "metadata.json"}
+# config.json and metadata.json: one bound for every JSON cnnlab parses (io/limits.py); a bigger member is a zip
+# bomb, stopped before it fills memory.
+MAX_JSON_MEMBER_BYTES = MAX_JSON_BYTES
+_MEMBERS = ("config.json", "model.safetensors", "optimizer.safetensors", "metadata.json")
+_INDEX = re.compile(r"(\d+):")
 
 
-def _weights_dict(model) -> dict[str, torch.Tensor]:
-    return {f"{i:04d}:{v.path}": v.value.detach().cpu().contiguous() for i, v in enumerate(model.weights)}
+def _weights_list(model) -> list[tuple[str, torch.Tensor]]:
+    return [(f"{i:04d}:{v.path}", v.value) for i, v in enumerate(model.weights)]
 
 
-def _apply_weights(model, tensors: dict[str, torch.Tensor], source: str, skip_mismatch: bool = False) -> None:
+def _nbytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _write_safetensors_member(zf: zipfile.ZipFile, name: str, tensors: list[tuple[str, torch.Tensor]]) -> None:
+    prefix, size = st.layout(tensors)
+    write_stored(zf, name, size, lambda fh: st.write(fh, tensors, prefix))
+
+
+def _weight_order(name: str):
+    """Weights are stored as ``NNNN:path``; order by the number (lexical order breaks past 9999 weights)."""
+    match = _INDEX.match(name)
+    return (0, int(match.group(1)), name) if match else (1, 0, name)
+
+
+def _read_weights(fh, model, source, where: str, skip_mismatch: bool = False, direct: bool = False) -> None:
+    """Stream a safetensors weights file from ``fh`` into ``model``'s variables, in the saved order.
+
+    The header is checked against the model (count, dtypes, shapes, bytes) before any tensor is read. With
+    ``direct`` each tensor is assigned as soon as it is read (a fresh model: peak memory = one tensor);
+    otherwise all are read first, so a failure leaves the user's model unchanged.
+    """
     variables = model.weights
-    ordered = sorted(tensors.items(), key=lambda kv: kv[0])
+    budget = fh.limit if skip_mismatch else _data_bound(variables)
+    entries = st.read_header(fh, source, where, len(variables), budget)
+    ordered = sorted(entries, key=lambda e: _weight_order(e.name))
     if len(ordered) != len(variables):
         raise ShapeError(
-            f"{source} holds {len(ordered)} weights, but model '{model.name}' has {len(variables)}. The file was "
-            "saved from a different architecture; build the same model first (or use load_model for the whole model)."
+            f"'{source}' ({where}) holds {len(ordered)} weights, but model '{model.name}' has {len(variables)}. The "
+            "file was saved from a different architecture; build the same model first (or use load_model for the "
+            "whole model)."
         )
-    for var, (key, value) in zip(variables, ordered):
-        if tuple(value.shape) != tuple(var.shape):
+    target = {}
+    for var, entry in zip(variables, ordered):
+        value = var.value
+        check_weight_kind(st.KINDS[entry.code], entry.code, value.is_floating_point(), source,
+                          f"{where} tensor {entry.name!r}")
+        if entry.shape != tuple(var.shape):
             if skip_mismatch:
                 continue
             raise ShapeError(
-                f"{source}: weight {key.split(':', 1)[-1]!r} has shape {tuple(value.shape)}, but the model's "
-                f"{var.path!r} has shape {tuple(var.shape)}. The architectures differ; use skip_mismatch=True to load "
-                "the matching weights only."
+                f"'{source}': weight {entry.name.split(':', 1)[-1]!r} has shape {entry.shape}, but the model's "
+                f"{var.path!r} has shape {tuple(var.shape)}. The architectures differ; use skip_mismatch=True to "
+                "load the matching weights only."
             )
-        var.assign(value)
+        target[entry.name] = var
+    pending = []
+    into = (lambda e: target[e.name].value) if direct else (lambda e: None)
+    for entry, tensor in st.iter_tensors(fh, entries, source, where, lambda e: e.name in target, into):
+        if tensor is None:
+            continue
+        if direct:
+            if tensor is not target[entry.name].value:
+                target[entry.name].assign(tensor)
+        else:
+            pending.append((target[entry.name], tensor))
+    for var, tensor in pending:
+        var.assign(tensor)
+
+
+class _PlainFile:
+    """A weights file read through the same interface as a zip member (its real size bounds it)."""
+
+    def __init__(self, fh, limit: int) -> None:
+        self.read, self.limit = fh.read, limit
 
 
 def _check_path(filepath, suffixes: tuple[str, ...], what: str) -> Path:
@@ -82,9 +128,10 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     path = _check_path(filepath, (".weights.safetensors", ".weights.h5"), "save_weights")
     _refuse_overwrite(path, overwrite)
     _require_built(model)
-    data = safetensors.torch.save(_weights_dict(model), metadata={"format": "cnnlab-weights", "version": "1"})
+    tensors = _weights_list(model)
+    prefix, _ = st.layout(tensors, metadata={"format": "cnnlab-weights", "version": "1"})
     with atomic_write(path) as fh:
-        fh.write(data)
+        st.write(fh, tensors, prefix)
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
@@ -92,13 +139,20 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     path = _existing_file(filepath)
     if path.suffix in _KERAS_SUFFIXES:
         return _load_keras_weights(model, path, skip_mismatch)
-    if str(path).endswith(".cnnlab"):
-        with _open_zip(path) as zf:
-            tensors = _read_safetensors(_read_member(zf, "model.safetensors", path), path)
-    else:
-        tensors = _read_safetensors(path.read_bytes(), path)
     _require_built(model)
-    _apply_weights(model, tensors, f"Weights file '{path}'", skip_mismatch)
+    if str(path).endswith(".cnnlab"):
+        with open_archive(path, _MEMBERS, ".cnnlab") as zf:
+            bound = _weights_member_bound(model) if not skip_mismatch else declared_bytes(zf, "model.safetensors")
+            with _weights_member(zf, path, model, bound) as fh:
+                _read_weights(fh, model, path, "model.safetensors", skip_mismatch)
+        return
+    try:
+        with open(path, "rb") as raw:
+            _read_weights(_PlainFile(raw, os.fstat(raw.fileno()).st_size), model, path, "the weights file",
+                          skip_mismatch)
+    except OSError as err:
+        raise FileFormatError(f"'{path}' cannot be read ({err.strerror or err}). Check the file's permissions "
+                              "and that it is readable.") from err
 
 
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
@@ -119,17 +173,15 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     if build_shape is not None:
         entry["build_config"] = {"input_shape": build_shape}
     config = json.dumps(entry, indent=1)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    # Written straight into the temporary file: JSON deflated, tensors stored and streamed one by one, so a
+    # save needs no memory beyond the model's own (floats do not deflate anyway).
+    with atomic_write(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", config)
-        zf.writestr("model.safetensors", safetensors.torch.save(_weights_dict(model)))
+        _write_safetensors_member(zf, "model.safetensors", _weights_list(model))
         optimizer = getattr(model, "optimizer", None)
         if include_optimizer and optimizer is not None and hasattr(optimizer, "state_dict"):
-            state = {k: v.detach().cpu().contiguous() for k, v in optimizer.state_dict().items()}
-            zf.writestr("optimizer.safetensors", safetensors.torch.save(state))
+            _write_safetensors_member(zf, "optimizer.safetensors", sorted(optimizer.state_dict().items()))
         zf.writestr("metadata.json", json.dumps(_metadata(model)))
-    with atomic_write(path) as fh:
-        fh.write(buffer.getvalue())
 
 
 def _metadata(model) -> dict:
@@ -163,34 +215,75 @@ def _load_model(filepath, custom_objects: dict, compile: bool):
     path = _existing_file(filepath)
     if path.suffix in _KERAS_SUFFIXES:
         return _load_keras_model(path, custom_objects, compile)
-    with _open_zip(path) as zf:
+    with open_archive(path, _MEMBERS, ".cnnlab") as zf:
         config = _read_json(_read_member(zf, "config.json", path), path, "config.json")
         meta = _read_json(_read_member(zf, "metadata.json", path), path, "metadata.json")
-        weights = _read_safetensors(_read_member(zf, "model.safetensors", path), path)
-        optimizer_state = None
-        if "optimizer.safetensors" in zf.namelist():
-            optimizer_state = _read_safetensors(_read_member(zf, "optimizer.safetensors", path), path)
-    if meta.get("format") != "cnnlab-model":
-        raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}).")
-    budget = sum(t.numel() * t.element_size() for t in weights.values()) + _BUDGET_SLACK_BYTES
-    try:
-        with weight_budget(budget):
-            model = layer_from_config(config, custom_objects)
-    except FileFormatError as err:  # name the file: the config alone does not say where it came from
-        raise FileFormatError(f"'{path}': {err}") from err
-    build_config = config.get("build_config")
-    build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
-    if not model.built and _is_shape(build_shape):
-        model.build(tuple(build_shape))  # a subclassed model builds by running once on zeros
-    _require_built(model, path)
-    _apply_weights(model, weights, f"Model file '{path}'")
-    compile_config = meta.get("compile_config")
-    if compile and compile_config and hasattr(model, "_compile_from_config"):
-        model._compile_from_config(compile_config, custom_objects)
-        if optimizer_state is not None:
-            model.optimizer.build([v.value for v in model.trainable_weights])
-            model.optimizer.load_state_dict(optimizer_state)
+        if meta.get("format") != "cnnlab-model":
+            raise FileFormatError(f"'{path}' is not a cnnlab model file (metadata format {meta.get('format')!r}). "
+                                  "Load it with the library that wrote it, or re-save the model with cnnlab.")
+        model = build_from_file(config, lambda: layer_from_config(config, custom_objects), source=path,
+                                member="config.json", stored_bytes=backed_bytes(zf, "model.safetensors", path,
+                                                                      ".cnnlab"))
+        build_config = config.get("build_config")
+        build_shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+        if not model.built and _is_shape(build_shape):
+            model.build(tuple(build_shape))  # a subclassed model builds by running once on zeros
+        _require_built(model, path)
+        with _weights_member(zf, path, model, _weights_member_bound(model)) as fh:
+            _read_weights(fh, model, path, "model.safetensors", direct=True)
+        compile_config = checked_compile_config(meta.get("compile_config"), path,
+                                                "metadata.json key 'compile_config'") if compile else None
+        if compile_config and hasattr(model, "_compile_from_config"):
+            try:
+                model._compile_from_config(compile_config, custom_objects)
+            except ConfigError as err:  # e.g. a learning rate of -1e30: name the file and the member
+                raise FileFormatError(f"'{path}': metadata.json key 'compile_config': {err}") from err
+            if "optimizer.safetensors" in zf.namelist():
+                _load_optimizer_state(zf, path, model.optimizer, [v.value for v in model.trainable_weights])
     return model
+
+
+def _data_bound(variables) -> int:
+    """The most tensor bytes weights for ``variables`` can take: any float width loads, so count the widest."""
+    return sum(v.value.numel() for v in variables) * st.WIDEST
+
+
+def _weights_member_bound(model) -> int:
+    """The most bytes the weights member of ``model`` needs: its weights plus the safetensors header."""
+    return _data_bound(model.weights) + st.header_bound(len(model.weights))
+
+
+def _weights_member(zf: zipfile.ZipFile, path: Path, model, bound: int):
+    need = f"model '{model.name}' needs at most {bound} bytes (its {len(model.weights)} weights plus the header)"
+    return open_member(zf, "model.safetensors", path, bound, need, ".cnnlab")
+
+
+def _load_optimizer_state(zf: zipfile.ZipFile, path: Path, optimizer, variables: list) -> None:
+    """Read optimizer.safetensors, bounded by and checked against the state ``optimizer`` has for ``variables``."""
+    optimizer.build(variables)
+    expected = optimizer.state_dict()
+    expected.setdefault("learning_rate", torch.tensor(0.0, dtype=torch.float64))  # absent under a schedule
+    where = "optimizer.safetensors"
+    bound = _nbytes(expected.values()) + st.header_bound(len(expected))
+    need = f"optimizer '{optimizer.name}' ({type(optimizer).__name__}) needs at most {bound} bytes for its state"
+    with open_member(zf, where, path, bound, need, ".cnnlab") as fh:
+        entries = st.read_header(fh, path, where, len(expected), _nbytes(expected.values()))
+        for entry in entries:
+            reference = expected.get(entry.name)
+            if reference is None or entry.shape != tuple(reference.shape):
+                got = "is not part of its state" if reference is None else f"has shape {entry.shape}, not " \
+                                                                            f"{tuple(reference.shape)}"
+                raise FileFormatError(
+                    f"'{path}': {where} tensor {entry.name!r} {got} for optimizer '{optimizer.name}' "
+                    f"({type(optimizer).__name__}). The state belongs to another optimizer or model; load with "
+                    "compile=False, or re-save the model.")
+            check_weight_kind(st.KINDS[entry.code], entry.code, reference.is_floating_point(), path,
+                              f"{where} tensor {entry.name!r}")
+        state = dict(st.iter_tensors(fh, entries, path, where))
+    try:
+        optimizer.load_state_dict({entry.name: tensor for entry, tensor in state.items()})
+    except ConfigError as err:
+        raise FileFormatError(f"'{path}': {where}: {err}") from err
 
 
 def _build_input_shape(model) -> list | None:
@@ -238,59 +331,12 @@ class FileNotFoundErrorWithHint(CnnlabError, FileNotFoundError):
     """A model or weights file that does not exist."""
 
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        zf = zipfile.ZipFile(path)
-    except OSError as err:  # unreadable: permissions, a vanished mount, an I/O error
-        raise FileFormatError(f"'{path}' cannot be opened ({err.strerror or err}). Check the file's permissions "
-                              "and that it is readable.") from err
-    except zipfile.BadZipFile as err:
-        raise FileFormatError(
-            f"'{path}' is not a cnnlab model file (not a zip archive: {err}). It may be truncated or a different "
-            "format; re-save the model with model.save('model.cnnlab')."
-        ) from err
-    for info in zf.infolist():
-        if info.filename not in _MEMBERS:
-            zf.close()
-            raise FileFormatError(f"'{path}' holds an unexpected member {info.filename!r}; refusing to load it.")
-        if info.file_size > MAX_MEMBER_BYTES:
-            zf.close()
-            raise FileFormatError(f"'{path}': member {info.filename!r} declares {info.file_size} bytes, over the "
-                                  f"{MAX_MEMBER_BYTES}-byte limit; refusing to load it.")
-    return zf
-
-
 def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
-    limit = MAX_JSON_MEMBER_BYTES if name.endswith(".json") else MAX_MEMBER_BYTES
-    try:
-        with zf.open(name) as fh:
-            data = fh.read(limit + 1)
-    except KeyError:
-        raise FileFormatError(f"'{path}' is missing {name}: the file is incomplete or not a cnnlab model.") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as err:
-        raise FileFormatError(f"'{path}': {name} is corrupt ({err}). Re-save the model.") from err
-    if len(data) > limit:
-        raise FileFormatError(f"'{path}': {name} expands beyond {limit} bytes (a zip bomb or a damaged file); "
-                              "refusing to load it. Save the model again from its source.")
-    return data
+    return read_member(zf, name, path, MAX_JSON_MEMBER_BYTES, ".cnnlab")
 
 
 def _read_json(data: bytes, path: Path, name: str) -> dict:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(f"'{path}': {name} is not valid JSON ({err}).") from err
-    if not isinstance(value, dict):
-        raise FileFormatError(f"'{path}': {name} must hold a JSON object.")
-    return value
-
-
-def _read_safetensors(data: bytes, path) -> dict[str, torch.Tensor]:
-    try:
-        return load_safetensors(data)
-    except Exception as err:  # safetensors raises its own SafetensorError for any malformed input
-        raise FileFormatError(f"'{path}' holds no readable safetensors weights ({type(err).__name__}: {err}). "
-                              "The file is corrupt or truncated; save it again.") from err
+    return load_json(data, source=path, member=name, expect=dict)
 
 
 # ---------------------------------------------------------------- Keras formats, by extension

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnnlab._object_registration import CustomObjectScope, custom_objects_for_loading
 from cnnlab.errors import ArgumentTypeError, ConfigError
+from cnnlab.io.safe_json import load_json
 from cnnlab.layers.base import Layer
 from cnnlab.layers.serialization import user_class
 from cnnlab.models.model import Model
@@ -26,11 +26,11 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
     """
     from cnnlab._serialization import deserialize_keras_object
 
-    try:
-        config = json.loads(json_string)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"model_from_json: the text is not valid JSON ({err}). Pass what model.to_json() "
-                          f"returned. Received: {str(json_string)[:80]!r}") from err
+    if not isinstance(json_string, (str, bytes)):
+        raise ConfigError(f"model_from_json: the text is not valid JSON (it is a {type(json_string).__name__}). "
+                          f"Pass what model.to_json() returned. Received: {str(json_string)[:80]!r}")
+    config = load_json(json_string, source=None, member="model_from_json: the text", error=ConfigError,
+                       fix=f"Pass what model.to_json() returned. Received: {str(json_string)[:80]!r}")
     table = custom_objects_for_loading(custom_objects)
     with CustomObjectScope(table):
         return deserialize_keras_object(config, table)

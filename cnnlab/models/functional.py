@@ -51,8 +51,8 @@ class Functional(Model):
                 )
         self._nodes = self._collect_nodes()
         layers = _keras_layer_order(self._inputs, self._outputs, self._nodes)
-        names = [layer.name for layer in layers]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
+        seen: set[str] = set()
+        duplicate = next((layer.name for layer in layers if layer.name in seen or seen.add(layer.name)), None)
         if duplicate:
             raise ConfigError(f"Model(): layer names must be unique in a model; '{duplicate}' is used twice. "
                               "Give one of them another name=.")
@@ -93,32 +93,36 @@ class Functional(Model):
         return "functional"
 
     def _collect_nodes(self) -> list[Node]:
-        """Nodes from the inputs to the outputs in an order where each comes after those it reads."""
+        """Nodes from the inputs to the outputs in an order where each comes after those it reads.
+
+        An explicit stack, not recursion: a chain of 20,000 layers is as deep as it is long.
+        """
         order: list[Node] = []
-        state: dict[int, str] = {}
+        done: set[int] = set()
         input_ids = {id(t) for t in self._inputs}
-
-        def visit(tensor: KerasTensor, path: list[str]):
-            node = tensor.node
-            if node is None:
-                raise ConfigError(f"Model(): {tensor!r} is not connected to any input.")
-            if state.get(id(node)) == "done":
-                return
-            if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
-                raise ConfigError(
-                    f"Model(): the outputs depend on input '{node.layer.name}' {tensor.shape}, which is not in "
-                    f"inputs. Add it to inputs=[...]. Path: {' <- '.join(path + [node.layer.name])}"
-                )
-            state[id(node)] = "visiting"
-            for parent in node.inputs:
-                visit(parent, path + [node.layer.name])
-            state[id(node)] = "done"
-            order.append(node)
-
-        for t in self._inputs:
-            visit(t, [])
-        for t in self._outputs:
-            visit(t, [])
+        for start in (*self._inputs, *self._outputs):
+            stack = [(start, None, False)]  # (tensor, the stack entry that reads it, its parents pushed)
+            while stack:
+                entry = stack.pop()
+                tensor, reader, expanded = entry
+                node = tensor.node
+                if node is None:
+                    raise ConfigError(f"Model(): {tensor!r} is not connected to any input.")
+                if expanded:
+                    if id(node) not in done:
+                        done.add(id(node))
+                        order.append(node)
+                    continue
+                if id(node) in done:
+                    continue
+                if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+                    raise ConfigError(
+                        f"Model(): the outputs depend on input '{node.layer.name}' {tensor.shape}, which is not in "
+                        f"inputs. Add it to inputs=[...]. Path: {' <- '.join(_reader_path(entry))}"
+                    )
+                expanded_entry = (tensor, reader, True)
+                stack.append(expanded_entry)
+                stack.extend((parent, expanded_entry, False) for parent in reversed(node.inputs))
         return order
 
     @property
@@ -240,7 +244,7 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         outputs_of: dict[tuple[str, int], list] = {}
-        pending = []
+        pending = []  # (layer, saved name, its calls in the file's order)
         # Calls are keyed by the name the config gives the layer: a user layer whose get_config() leaves out
         # "name" comes back under a new automatic name, yet the graph still refers to it by the saved one.
         for entry in config["layers"]:
@@ -248,8 +252,8 @@ class Functional(Model):
             saved_name = entry.get("name") or entry["config"].get("name") or layer.name
             if isinstance(layer, InputLayer):
                 outputs_of[(saved_name, 0)] = [layer.output]
-            for call in entry.get("inbound_nodes", []):
-                pending.append((layer, saved_name, call))
+            if entry.get("inbound_nodes"):
+                pending.append((layer, saved_name, list(entry["inbound_nodes"])))
 
         def resolve(refs):
             if _is_tensor_entry(refs):
@@ -261,35 +265,56 @@ class Functional(Model):
                 return {k: resolve(v) for k, v in refs.items()}
             return [resolve(r) for r in refs] if isinstance(refs, list) else refs
 
-        def ready(refs):
+        def missing(refs):
+            """The first ``(layer name, call index)`` that ``refs`` reads and that is not computed yet."""
             if _is_tensor_entry(refs):
                 refs = refs["config"]["keras_history"]
             if _is_ref(refs):
-                return (refs[0], refs[1]) in outputs_of
-            if isinstance(refs, dict):
-                return all(ready(v) for v in refs.values())
-            return all(ready(r) for r in refs) if isinstance(refs, list) else True
+                return None if (refs[0], refs[1]) in outputs_of else (refs[0], refs[1])
+            values = refs.values() if isinstance(refs, dict) else refs if isinstance(refs, list) else ()
+            return next((key for key in map(missing, values) if key is not None), None)
 
+        # Each layer's calls run in the file's order (as Keras does); a layer whose next call reads an output
+        # not computed yet waits for that output, so loading is linear in the number of calls, in any order.
         counts: dict[str, int] = {}
-        while pending:
-            progressed = False
-            for item in list(pending):
-                layer, saved_name, call = item
-                args, kwargs = _call_arguments(call)
-                if ready(args) and ready(kwargs):
-                    out = layer(*resolve(args), **resolve(kwargs))
-                    index = counts.get(saved_name, 0)
-                    counts[saved_name] = index + 1
-                    outputs_of[(saved_name, index)] = out if isinstance(out, list) else [out]
-                    pending.remove(item)
-                    progressed = True
-            if not progressed:
-                from cnnlab.errors import FileFormatError
+        done = [0] * len(pending)
+        waiting: dict[tuple[str, int], list[int]] = {}
+        todo = list(reversed(range(len(pending))))
+        while todo:
+            i = todo.pop()
+            layer, saved_name, calls = pending[i]
+            while done[i] < len(calls):
+                args, kwargs = _call_arguments(calls[done[i]])
+                key = missing(args) or missing(kwargs)
+                if key is not None:
+                    waiting.setdefault(key, []).append(i)
+                    break
+                out = layer(*resolve(args), **resolve(kwargs))
+                key = (saved_name, counts.get(saved_name, 0))
+                counts[saved_name] = key[1] + 1
+                outputs_of[key] = out if isinstance(out, list) else [out]
+                done[i] += 1
+                todo.extend(reversed(waiting.pop(key, [])))
+        stuck = next((i for i, (_, _, calls) in enumerate(pending) if done[i] < len(calls)), None)
+        if stuck is not None:
+            from cnnlab.errors import FileFormatError
 
-                raise FileFormatError("Model config: the layer graph has calls whose inputs never appear "
-                                      "(a cycle or a missing layer). The file is corrupt or was edited by hand.")
+            name = pending[stuck][1]
+            wanted = next((key for key, readers in waiting.items() if stuck in readers), ("?", 0))
+            raise FileFormatError("Model config: the layer graph has calls whose inputs never appear "
+                                  f"(a cycle or a missing layer): layer {name!r} reads call {wanted[1]} of "
+                                  f"{wanted[0]!r}. The file is corrupt or was edited by hand; re-save the model.")
         return cls(resolve(config["input_layers"]), resolve(config["output_layers"]), name=config.get("name"),
                    trainable=config.get("trainable", True))
+
+
+def _reader_path(entry) -> list[str]:
+    """The layer names from a tensor's layer down to the output that reads it (``_collect_nodes`` entries)."""
+    names = []
+    while entry is not None:
+        names.append(entry[0].node.layer.name)
+        entry = entry[1]
+    return names
 
 
 def _keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], nodes: list[Node]) -> list[Layer]:
@@ -304,19 +329,20 @@ def _keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], no
     finished: set[int] = set()
     walk: list[Node] = []  # nodes, each after those it reads
 
-    def visit(tensor: KerasTensor):
-        node = tensor.node
-        if id(node) in finished:
-            return
-        first_met.setdefault(id(node.layer), len(first_met))
-        if not isinstance(node.layer, InputLayer):
-            for parent in node.inputs:
-                visit(parent)
-        finished.add(id(node))
-        walk.append(node)
-
-    for tensor in outputs:
-        visit(tensor)
+    for output in outputs:  # depth-first with an explicit stack: a long chain is as deep as it is long
+        stack = [(output.node, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in finished:
+                continue
+            if expanded:
+                finished.add(id(node))
+                walk.append(node)
+                continue
+            first_met.setdefault(id(node.layer), len(first_met))
+            stack.append((node, True))
+            if not isinstance(node.layer, InputLayer):
+                stack.extend((parent.node, False) for parent in reversed(node.inputs))
     in_graph = {id(n) for n in walk}
     node_depth: dict[int, int] = {}
     layer_depth: dict[int, int] = {}
@@ -335,7 +361,8 @@ def _keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor], no
     ordered = sorted(layer_depth, key=lambda key: (-layer_depth[key], first_met[key]))
     layers = [by_id[key] for key in ordered]
     # Layers only this model's own calls reach but no output depends on are still part of the model.
-    layers += [n.layer for n in nodes if all(n.layer is not layer for layer in layers)]
+    listed = {id(layer) for layer in layers}
+    layers += [n.layer for n in nodes if id(n.layer) not in listed]
     return list(dict.fromkeys(layers))
 
 

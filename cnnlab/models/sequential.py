@@ -42,6 +42,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self._stack: list[Layer] = []
+        self._layer_names: set[str] = set()  # beside the stack, so add() checks a name in O(1)
         self._input_layer: InputLayer | None = None
         self._graph_output: KerasTensor | None = None
         if layers is not None:
@@ -73,12 +74,13 @@ class Sequential(Model):
                 f"Sequential '{self.name}'.add() takes a cnnlab layer; got {type(layer).__name__}.{hint} "
                 f"Received: {layer!r}"
             )
-        if any(existing.name == layer.name for existing in self._stack):
+        if layer.name in self._layer_names:
             raise ConfigError(f"Sequential '{self.name}': a layer named '{layer.name}' is already in the model; "
                               "layer names must be unique. Give it another name=.")
         self._stack.append(layer)
+        self._layer_names.add(layer.name)
         self.add_module(layer.name, layer)
-        if self._input_layer is None and not self._stack[:-1] and _known_input_shape(layer) is not None:
+        if self._input_layer is None and len(self._stack) == 1 and _known_input_shape(layer) is not None:
             self._start_graph(InputLayer(batch_shape=_known_input_shape(layer)))
         elif self._graph_output is not None:
             self._graph_output = self._connect(layer, self._graph_output)
@@ -88,6 +90,7 @@ class Sequential(Model):
         if not self._stack:
             raise ConfigError(f"Sequential '{self.name}' has no layers to pop. Add a layer first: model.add(layer).")
         layer = self._stack.pop()
+        self._layer_names.discard(layer.name)
         delattr(self, layer.name)
         if self._graph_output is not None:
             # The popped layer's call in this graph read the new last output; reuse it so that

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import warnings
@@ -82,9 +83,28 @@ def _check_learning_rate(value: Any, who: str) -> Any:
             f"{who}: `learning_rate` must be a float, a LearningRateSchedule or a callable returning a float. "
             f"Received: learning_rate={value!r}"
         )
-    if not value >= 0:
-        raise ConfigError(f"{who}: `learning_rate` must be >= 0. Received: learning_rate={value!r}")
+    # A NaN, infinite or negative rate (e.g. -1e30 in an edited config) would silently wreck the weights.
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{who}: `learning_rate` must be a finite number >= 0 (e.g. 0.001). "
+                          f"Received: learning_rate={value!r}")
     return float(value)
+
+
+def _saved_scalar(state: Mapping[str, Any], key: str, who: str) -> Tensor:
+    """``state[key]`` as a one-value tensor, or ConfigError naming the key (a saved state is not trusted)."""
+    value = torch.as_tensor(state[key])
+    if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
+        raise ConfigError(f"{who}: saved state `{key}` must be one number; pass a state from state_dict(). "
+                          f"Received: {key} of shape {tuple(value.shape)} and dtype {value.dtype}")
+    return value.reshape(())
+
+
+def _saved_iterations(state: Mapping[str, Any], who: str) -> int:
+    value = _saved_scalar(state, "iterations", who)
+    if value.is_floating_point() and not float(value).is_integer() or float(value) < 0:
+        raise ConfigError(f"{who}: saved state `iterations` must be an integer >= 0; pass a state from "
+                          f"state_dict(). Received: iterations={float(value)!r}")
+    return int(value)
 
 
 def _tensor_of(variable: Any) -> Tensor:
@@ -294,14 +314,22 @@ class Optimizer:
             ConfigError: the state is for another optimizer or other variables.
         """
         state = dict(state)
+        who = f"optimizer '{self.name}' ({type(self).__name__})"
+        iterations = _saved_iterations(state, who) if "iterations" in state else None
+        learning_rate = None
+        if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            learning_rate = _check_learning_rate(float(_saved_scalar(state, "learning_rate", who)), who)
         if not self.built:
             self._pending_state = state
-            if "iterations" in state:
-                self._iterations = int(state["iterations"])
-            if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
-                self._learning_rate = float(state["learning_rate"])
+            if iterations is not None:
+                self._iterations = iterations
+            if learning_rate is not None:
+                self._learning_rate = learning_rate
             return
         expected = self.state_dict()
+        if set(state) <= {"iterations", "learning_rate"}:
+            # Saved before the first step (compiled, never trained): the fresh state is the saved one.
+            state = {**expected, **state}
         if set(state) - {"learning_rate"} != set(expected) - {"learning_rate"}:
             missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
             raise ConfigError(
@@ -323,9 +351,9 @@ class Optimizer:
                     t.copy_(saved)
         for name in self._scalars:
             self._scalars[name] = float(state[f"{prefix}/{name}"])
-        self._iterations = int(state["iterations"])
-        if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            self._learning_rate = float(state["learning_rate"])
+        self._iterations = _saved_iterations(state, who)
+        if learning_rate is not None:
+            self._learning_rate = learning_rate
 
     # ------------------------------------------------------------ weight decay
 

@@ -62,6 +62,14 @@ def _number(value: Any, arg: str, who: str) -> float:
     return value
 
 
+def _rate(value: Any, arg: str, who: str) -> float:
+    """A learning rate the schedule starts from or reaches: NaN, infinite or negative would wreck the weights."""
+    value = _number(value, arg, who)
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{who}: `{arg}` must be a finite number >= 0 (e.g. 0.001). Received: {arg}={value!r}")
+    return value
+
+
 class ExponentialDecay(LearningRateSchedule):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
@@ -80,7 +88,7 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay") -> None:
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", "ExponentialDecay")
+        self.initial_learning_rate = _rate(initial_learning_rate, "initial_learning_rate", "ExponentialDecay")
         self.decay_steps = _positive_steps(decay_steps, "decay_steps", "ExponentialDecay")
         self.decay_rate = _number(decay_rate, "decay_rate", "ExponentialDecay")
         self.staircase = bool(staircase)
@@ -121,7 +129,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
             raise ConfigError(f"PiecewiseConstantDecay: `boundaries` must increase strictly. Received: boundaries={boundaries}")
         self.boundaries = boundaries
-        self.values = values
+        self.values = [_rate(value, "values", "PiecewiseConstantDecay") for value in values]
         self.name = name
 
     def __call__(self, step: int) -> float:
@@ -158,11 +166,11 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0, name: str = "CosineDecay",
                  warmup_target: float | None = None, warmup_steps: int = 0) -> None:
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate", "CosineDecay")
+        self.initial_learning_rate = _rate(initial_learning_rate, "initial_learning_rate", "CosineDecay")
         self.decay_steps = _positive_steps(decay_steps, "decay_steps", "CosineDecay")
         self.alpha = _number(alpha, "alpha", "CosineDecay")
         self.name = name
-        self.warmup_target = None if warmup_target is None else _number(warmup_target, "warmup_target", "CosineDecay")
+        self.warmup_target = None if warmup_target is None else _rate(warmup_target, "warmup_target", "CosineDecay")
         self.warmup_steps = warmup_steps
 
     def _decayed(self, step: float, peak: float) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ArgumentTypeError, ConfigError, DataError
+from cnnlab.io.limits import MAX_CLASSES
 from cnnlab.training import compile_utils as cu
 
 VERBOSE_CHOICES = (0, 1, 2, "auto")
@@ -52,10 +53,22 @@ def check_labels(model, y, what: str) -> None:
     for loss, target, units in zip(fns, targets, _output_units(model)):
         if loss is None or not isinstance(target, torch.Tensor):
             continue
+        _check_finite_labels(target, what)
         if getattr(loss, "expects_sparse_labels", False):
             _check_sparse(loss, target, units, what)
         elif getattr(loss, "expects_one_hot", False):
             _check_one_hot(loss, target, units, what)
+
+
+def _check_finite_labels(y: torch.Tensor, what: str) -> None:
+    if not y.dtype.is_floating_point or bool(torch.isfinite(y).all()):
+        return
+    rows = ~torch.isfinite(y.reshape(len(y), -1)).all(dim=1)
+    first = int(torch.nonzero(rows)[0, 0])
+    value = float(y.reshape(len(y), -1)[first][~torch.isfinite(y.reshape(len(y), -1)[first])][0])
+    raise DataError(f"{what}: y holds NaN or inf labels in {int(rows.sum())} of {len(y)} samples (first at sample "
+                    f"{first}: {value}). Drop those samples or fix their labels, e.g. keep = np.isfinite(y); "
+                    f"x, y = x[keep], y[keep]. Received: y[{first}] contains {value}")
 
 
 def _check_sparse(loss, y: torch.Tensor, units, what: str) -> None:
@@ -72,10 +85,15 @@ def _check_sparse(loss, y: torch.Tensor, units, what: str) -> None:
     low, high = int(y.min()), int(y.max())  # one sync per fit, not per step
     if low < 0 or (units is not None and high >= units):
         top = units - 1 if units else "n-1"
+        if low < 0:
+            fix = "Class ids count from 0: fix the labels (e.g. y - y.min(), or np.unique(y, return_inverse=True)[1])."
+        elif high < MAX_CLASSES:
+            fix = f"Make the last layer Dense({high + 1}) or fix the labels (e.g. np.unique(y, return_inverse=True)[1])."
+        else:  # Dense(10**10) is no fix: these are ids from somewhere else (hashes, file numbers...)
+            fix = ("These are not class ids: map them to 0..classes-1, e.g. np.unique(y, return_inverse=True)[1].")
         raise DataError(
             f"{what}: labels must be class ids in [0, {top}] for an output layer of {units} units; y holds values "
-            f"from {low} to {high}. Make the last layer Dense({high + 1}) or fix the labels (e.g. y - y.min()). "
-            f"Received: y.min()={low}, y.max()={high}"
+            f"from {low} to {high} ({y.dtype}). {fix} Received: y.min()={low}, y.max()={high}"
         )
 
 
@@ -96,9 +114,13 @@ class ClassWeights:
             raise ArgumentTypeError(
                 f"class_weight must be a dict {{class_id: weight}}, e.g. {{0: 1.0, 1: 5.0}}. Received: {class_weight!r}"
             )
-        bad = [k for k in class_weight if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0]
+        bad = [k for k in class_weight if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
+               or k >= MAX_CLASSES]
         if bad:
-            raise ConfigError(f"class_weight keys must be class ids (ints >= 0). Received: keys {bad}")
+            raise ConfigError(f"class_weight keys must be class ids (ints from 0 to {MAX_CLASSES - 1:,}). "
+                              f"Received: keys {bad[:10]}")
+        for key, weight in class_weight.items():
+            _check_class_weight(key, weight)
         self.table = torch.zeros(max(class_weight) + 1, dtype=torch.float32)
         self.known = torch.zeros(max(class_weight) + 1, dtype=torch.bool)
         for key, weight in class_weight.items():
@@ -121,6 +143,15 @@ class ClassWeights:
         return weights * torch.as_tensor(np.asarray(sample_weight, dtype=np.float32)
                                          if not isinstance(sample_weight, torch.Tensor) else sample_weight,
                                          device=weights.device)
+
+
+def _check_class_weight(key, weight) -> None:
+    """A class weight is a finite number >= 0: NaN or inf poisons the loss, a negative one trains away from the class."""
+    number = isinstance(weight, (int, float, np.integer, np.floating)) and not isinstance(weight, bool)
+    if not number or not np.isfinite(weight) or weight < 0:
+        raise ConfigError(f"class_weight[{key}] must be a finite number >= 0 (e.g. 1.0, or 5.0 for a rare class); got "
+                          f"{weight!r}, which would make the loss NaN or push training away from that class. "
+                          f"Fix the weight. Received: class_weight={{{key}: {weight!r}, ...}}")
 
 
 def class_weight_table(class_weight: dict, y, model) -> ClassWeights:

@@ -48,8 +48,15 @@ def map_structure(value, fn):
     return fn(value)
 
 
-def to_device_tensor(array, name: str, device: torch.device, labels: bool = False) -> torch.Tensor:
-    """One array to a tensor on ``device``: inputs as float32, labels keep integer dtypes (as int64)."""
+def to_device_tensor(array, name: str, device: torch.device, labels: bool = False,
+                     weights: bool = False) -> torch.Tensor:
+    """One array to a tensor on ``device``: inputs as float32, labels keep integer dtypes (as int64); ``weights``
+    (sample weights) are checked for NaN, inf and negative values before they move to the device."""
+    if isinstance(array, torch.Tensor) and array.device.type == "meta":
+        raise DataError(f"{name} is a tensor on the 'meta' device: it has a shape {tuple(array.shape)} but no values "
+                        "to train on (a meta tensor records only shape and dtype). Create it with data on the CPU or "
+                        "the model's device, e.g. torch.as_tensor(array) or torch.zeros(shape). Received: "
+                        f"{name} on device 'meta'")
     if isinstance(array, torch.Tensor):
         # A handed-out EagerTensor (a dataset element, a tf-facade value) goes in as a plain tensor: the model's
         # forward would otherwise dispatch every op through the subclass.
@@ -65,10 +72,46 @@ def to_device_tensor(array, name: str, device: torch.device, labels: bool = Fals
     if tensor.ndim == 0:
         raise DataError(f"{name} must have a batch axis; got a scalar. Wrap single samples as a batch: x[None].")
     if labels and not tensor.dtype.is_floating_point:
+        if tensor.dtype == torch.uint64:
+            _check_unsigned_labels(tensor, name)
         tensor = tensor.to(torch.int64)
     elif tensor.dtype != torch.float32:
         tensor = tensor.to(torch.float32)
+    if weights:
+        check_weights(tensor, name)
     return tensor.to(device, non_blocking=True)
+
+
+def _check_unsigned_labels(tensor: torch.Tensor, name: str) -> None:
+    """uint64 labels above int64's range would wrap to negative class ids (2**64 - 1 becomes -1)."""
+    top = int(tensor.cpu().numpy().max()) if tensor.numel() else 0  # torch has no max() for uint64
+    if top > torch.iinfo(torch.int64).max:
+        raise DataError(f"{name} holds {str(tensor.dtype).replace('torch.', '')} values up to {top}, beyond any class "
+                        f"id (int64 ends at {torch.iinfo(torch.int64).max}). Check the labels: they should be class "
+                        f"ids 0..classes-1, e.g. np.unique({name.split()[0]}, return_inverse=True)[1]. "
+                        f"Received: max({name.split()[0]})={top}")
+
+
+def check_weights(tensor: torch.Tensor, name: str) -> None:
+    """Refuse NaN, inf or negative sample weights, which would poison the loss.
+
+    One min/max pass; called on the CPU tensor before a batch moves to the device, so it adds no device sync.
+    (Keras does not check; a NaN weight there turns the loss and then every weight into NaN.)
+    """
+    if tensor.numel() == 0 or not tensor.dtype.is_floating_point:
+        return
+    low, high = torch.aminmax(tensor)
+    if bool((low >= 0) & (high < math.inf)):  # NaN fails both comparisons
+        return
+    flat = tensor.reshape(-1)
+    bad = ~torch.isfinite(flat) | (flat < 0)
+    first = int(torch.nonzero(bad)[0, 0])
+    counts = {"NaN": int(torch.isnan(flat).sum()), "inf": int(torch.isinf(flat).sum()), "negative": int((flat < 0).sum())}
+    found = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    raise DataError(f"{name} holds {found} value(s) (first at index {first}: {float(flat[first])}); weights must be "
+                    "finite numbers >= 0, or the loss becomes NaN or is driven the wrong way. Fix them, e.g. "
+                    f"np.nan_to_num({name.split()[0]}, nan=0.0, posinf=0.0).clip(0, None). "
+                    f"Received: {name}[{first}]={float(flat[first])}")
 
 
 _FINITE_CHUNK = 1 << 22  # elements checked at a time: torch.isfinite makes a full-size abs() copy
@@ -107,6 +150,23 @@ def warn_if_unscaled(array, name: str) -> None:
             f"pass {name} / 255.0 (or put layers.Rescaling(1/255) first in the model).",
             stacklevel=4,
         )
+
+
+# Dict keys that usually hold labels, for the hint when a dict x carries them.
+_LABEL_KEYS = ("label", "labels", "y", "target", "targets", "class", "classes")
+
+
+def labels_in_dict_hint(x) -> str:
+    """When ``x`` is a dict that seems to hold the labels, a sentence saying how to pass them as y; else ''."""
+    if not isinstance(x, dict):
+        return ""
+    keys = [k for k in x if str(k).lower() in _LABEL_KEYS]
+    if not keys:
+        return f" x is a dict with keys {list(x)}: a dict is read as the model's named inputs, never as labels."
+    inputs = next((k for k in x if k not in keys), "image")
+    return (f" x is a dict with keys {list(x)}: a dict holds the model's named inputs, so its {keys[0]!r} entry is "
+            f"not used as labels. Give them as y, e.g. model.fit(x[{inputs!r}], x[{keys[0]!r}]), or for a dataset "
+            f"ds.map(lambda d: (d[{inputs!r}], d[{keys[0]!r}])).")
 
 
 def num_samples(x, name: str = "x") -> int:
@@ -216,21 +276,22 @@ class IterableAdapter:
         """The data ended after ``count`` batches of this epoch (a list or DataLoader simply ends)."""
 
     def _convert(self, batch) -> tuple:
-        if isinstance(batch, dict):
+        if isinstance(batch, dict) and set(batch) & {"x", "y", "sample_weight"}:
             batch = (batch.get("x"), batch.get("y"), batch.get("sample_weight"))
         if not isinstance(batch, (list, tuple)):
-            batch = (batch,)
+            batch = (batch,)  # a dict of named inputs is x, as in Keras
         if self.has_targets and len(batch) < 2:
             raise DataError(
                 f"Each batch from the data iterator must be (x, y) or (x, y, sample_weight); got a "
-                f"{type(batch).__name__} of length {len(batch)}."
+                f"{type(batch).__name__} of length {len(batch)}.{labels_in_dict_hint(batch[0] if batch else None)}"
             )
         if len(batch) > 3:
             raise DataError(f"Each batch must be (x, y) or (x, y, sample_weight); got {len(batch)} items.")
         x = map_structure(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device))
         y = None if len(batch) < 2 or batch[1] is None else map_structure(
             batch[1], lambda a: to_device_tensor(a, "y (batch)", self.device, labels=True))
-        sw = None if len(batch) < 3 or batch[2] is None else to_device_tensor(batch[2], "sample_weight", self.device)
+        sw = None if len(batch) < 3 or batch[2] is None else to_device_tensor(
+            batch[2], "sample_weight (batch)", self.device, weights=True)
         if self.class_weight is not None and y is not None:
             sw = self.class_weight.weights_for(y, sw)
         return x, y, sw

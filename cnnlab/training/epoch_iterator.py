@@ -94,6 +94,8 @@ def _only_x(x, y, sample_weight, what: str) -> None:
 def device_arrays(model, x, y, sample_weight, what: str, check: bool = True):
     """In-memory arrays to device tensors, checked once (lengths, NaN, raw bytes, labels against the loss)."""
     device = model.device
+    if isinstance(x, dict):
+        x = _named_inputs(model, x, y, what, check)
     x_t = da.map_structure(x, lambda a: da.to_device_tensor(a, "x", device))
     if check:
         for leaf in da.leaves(x):
@@ -117,11 +119,30 @@ def device_arrays(model, x, y, sample_weight, what: str, check: bool = True):
     elif check and what not in ("predict", "predict_on_batch") and getattr(model, "_compiled_loss", None) is not None:
         # Without a compiled loss, the loss may come from add_loss alone and need no labels (as in Keras).
         raise DataError(f"{what}: y is missing. Pass labels: model.{what}(x, y).")
-    sw_t = None if sample_weight is None else da.to_device_tensor(sample_weight, "sample_weight", device)
+    sw_t = None if sample_weight is None else da.to_device_tensor(sample_weight, "sample_weight", device, weights=True)
     if sw_t is not None and da.num_samples(sw_t) != da.num_samples(x_t):
         raise DataError(f"{what}: sample_weight must have one weight per sample; got {da.num_samples(sw_t)} "
                         f"for {da.num_samples(x_t)} samples. Received: sample_weight of shape {tuple(sw_t.shape)}")
     return x_t, y_t, sw_t
+
+
+def _named_inputs(model, x: dict, y, what: str, check: bool):
+    """Keras's rule for a dict ``x``: each model input takes the entry named after it, other keys are ignored;
+    a single-input model then gets the array itself. Models without symbolic inputs get the dict as it is."""
+    try:
+        names = [t.name for t in model.inputs]
+    except Exception:  # a subclassed or unbuilt model: its call() reads the dict
+        return x
+    missing = [n for n in names if n not in x]
+    if missing:
+        raise DataError(
+            f"{what}: x is a dict with keys {list(x)}, but the model's inputs are named {names}; no entry for "
+            f"{missing}. Rename the keys to the input names (or name the inputs: Input(shape, name={list(x)[0]!r})), "
+            f"or pass the array itself, e.g. model.{what}(x[{list(x)[0]!r}], ...).{da.labels_in_dict_hint(x)} "
+            f"Received: x keys {list(x)}")
+    if check and y is None and getattr(model, "_compiled_loss", None) is not None:
+        raise DataError(f"{what}: y is missing.{da.labels_in_dict_hint(x)} Received: x keys {list(x)}, y=None")
+    return x[names[0]] if len(names) == 1 else {name: x[name] for name in names}
 
 
 def one_batch(model, x, y=None, sample_weight=None, class_weight=None, what: str = "train_on_batch") -> tuple:

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from cnnlab.data.sources import KERAS_HOME_ENV, OFFLINE_ENV, fetch_url, is_offline
 from cnnlab.errors import ConfigError, DatasetNotFoundError, FileFormatError, UnsafeArchiveError, did_you_mean
+from cnnlab.io.atomic import temp_prefix
 
 # Extraction limits; module attributes so that a caller (or a test) can adjust them.
 MAX_MEMBERS = 1_000_000
@@ -227,7 +228,7 @@ def extract_archive(file_path: str | os.PathLike, path: str | os.PathLike, archi
 
 def _extract_atomically(archive: Path, dest: Path, extract) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"))
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=temp_prefix(dest.name), suffix=".part"))
     try:
         try:
             extract(archive, tmp)
@@ -238,7 +239,7 @@ def _extract_atomically(archive: Path, dest: Path, extract) -> None:
             raise FileFormatError(f"get_file: cannot extract '{archive}': {err}. The archive is damaged or "
                                   "incomplete; delete it (or pass force_download=True) to download it again.") from err
         if dest.exists():
-            old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old"))
+            old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=temp_prefix(dest.name), suffix=".old"))
             os.replace(dest, old / dest.name)
             os.replace(tmp, dest)
             shutil.rmtree(old, ignore_errors=True)

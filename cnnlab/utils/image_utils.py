@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.backend import floatx
-from cnnlab.data.image_folder import ALLOWED_FORMATS, MAX_IMAGE_PIXELS, _too_large
+from cnnlab.data.image_folder import ALLOWED_FORMATS, MAX_IMAGE_PIXELS, SIGNATURE_BYTES, _too_large, check_image_format
 from cnnlab.errors import ArgumentTypeError, ConfigError, DatasetNotFoundError, FileFormatError, ShapeError, did_you_mean
 from cnnlab.layers._args import data_format as _data_format
 
@@ -73,6 +73,10 @@ def load_img(path: str | os.PathLike | bytes | io.BytesIO, color_mode: str = "rg
         if img.mode not in _GRAYSCALE_MODES:
             img = img.convert("L")
     elif img.mode != _COLOR_MODES[color_mode]:
+        if img.mode in _GRAYSCALE_MODES[1:]:
+            warnings.warn(f"load_img: the image is {img.mode} grey (values up to {img.getextrema()[1]}); as in Keras, "
+                          f"color_mode={color_mode!r} clips values above 255 to 255. Use color_mode='grayscale' to keep "
+                          "them (then scale, e.g. / 65535).", stacklevel=2)
         img = img.convert(_COLOR_MODES[color_mode])
     if target_size is None or img.size == (target_size[1], target_size[0]):
         return img
@@ -213,7 +217,11 @@ def _open(path: Any):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(source)
+            # Keras reads any format Pillow knows; only a file whose name promises another format is refused.
+            start = source.tell()
+            image_format = check_image_format(name, source.read(SIGNATURE_BYTES), None)
+            source.seek(start)
+            img = Image.open(source, formats=None if image_format is None else [image_format])
             width, height = img.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise _too_large(name, width, height)

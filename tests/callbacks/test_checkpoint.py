@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import random
@@ -214,18 +215,21 @@ def test_backup_round_trip_restores_weights_optimizer_and_rngs(make_model, tmp_p
     assert random.random() == expected_python
 
 
-def test_backup_files_are_safetensors_and_json_only(model, tmp_path):
+def test_backup_files_are_safetensors_and_json_only_two_generations(model, tmp_path):
     backup = BackupAndRestore(tmp_path, delete_checkpoint=False)
     backup.set_model(model)
-    backup.on_epoch_end(0)
-    backup.on_epoch_end(1)
+    for epoch in range(3):
+        backup.on_epoch_end(epoch)
     names = sorted(os.listdir(tmp_path))
-    assert len(names) == 2 and names[1] == "state.json"
-    assert names[0].endswith(".safetensors")
+    assert names[2:] == ["state.json", "state.previous.json"]
+    assert [name.split("-")[1] for name in names[:2]] == ["epoch1", "epoch2"]  # epoch 0's file is gone
+    assert all(name.endswith(".safetensors") for name in names[:2])
     with open(tmp_path / "state.json") as f:
+        assert json.load(f)["epoch"] == 2
+    with open(tmp_path / "state.previous.json") as f:
         assert json.load(f)["epoch"] == 1
     backup.on_train_end()
-    assert len(os.listdir(tmp_path)) == 2  # delete_checkpoint=False keeps it
+    assert len(os.listdir(tmp_path)) == 4  # delete_checkpoint=False keeps it
 
 
 def test_no_backup_leaves_resume_epoch_unset(model, tmp_path):
@@ -244,13 +248,16 @@ def test_crash_while_writing_a_backup_keeps_the_previous_one(make_model, tmp_pat
 
     import cnnlab.callbacks.checkpoint as checkpoint_module
 
-    real_dump = json.dump
+    real_atomic_write = checkpoint_module.atomic_write
 
-    def dump_then_die(obj, f):
-        real_dump(obj, f)
-        raise OSError(28, "No space left on device")
+    @contextlib.contextmanager
+    def full_disk_for_state_json(path, mode="wb", **kwargs):
+        with real_atomic_write(path, mode, **kwargs) as f:
+            yield f
+            if str(path).endswith("state.json"):  # the tensors were written; the disk fills with the JSON
+                raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint_module.json, "dump", dump_then_die)
+    monkeypatch.setattr(checkpoint_module, "atomic_write", full_disk_for_state_json)
     model.train_one_epoch(1)
     with pytest.raises(CheckpointError, match="the disk is full"):
         backup.on_epoch_end(1)

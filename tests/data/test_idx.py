@@ -190,3 +190,14 @@ def test_random_bytes_only_ever_raise_cnnlab_errors(tmp_path, prefix, body, gzip
     except CnnlabError:
         return
     assert isinstance(result, np.ndarray)
+
+
+def test_a_255_byte_file_name_is_written_atomically(tmp_path):
+    import numpy as np
+
+    from cnnlab.data import read_idx, write_idx
+
+    path = tmp_path / ("x" * 251 + ".idx")  # the longest legal name: its temporary name must stay shorter
+    write_idx(path, np.arange(6, dtype=np.uint8).reshape(2, 3))
+    np.testing.assert_array_equal(read_idx(path), np.arange(6, dtype=np.uint8).reshape(2, 3))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -157,7 +157,9 @@ def test_crafted_keras_zip_is_refused_and_nothing_is_written(tmp_path, monkeypat
 
 
 def test_zip_member_over_the_size_bound_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(keras_format, "MAX_MEMBER_BYTES", 1000)  # the fixture's weights are ~27 kB
+    from cnnlab.io import zip_members
+
+    monkeypatch.setattr(zip_members, "MAX_MEMBER_BYTES", 1000)  # the fixture's weights are ~27 kB
     with pytest.raises(FileFormatError, match="over the 1000-byte limit"):
         cnnlab.load_model(FIXTURES / "batchnorm.keras")
 

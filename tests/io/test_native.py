@@ -343,3 +343,66 @@ def test_set_weights_with_wrong_shape_names_the_weight_and_layout():
     with pytest.raises(ShapeError, match=r"'conv2d/kernel': expected shape \(3, 3, 1, 4\), got \(4, 1, 3, 3\)\. "
                                          r"Weights use Keras layouts \(conv kernel \(kh, kw, in, out\)"):
         model.set_weights(weights)
+
+
+# ------------------------------------------------------------------ compiled but never trained (issue #15)
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "nadam", "rmsprop",
+                                       cnnlab.optimizers.SGD(momentum=0.9), cnnlab.optimizers.Adam(amsgrad=True)],
+                         ids=["adam", "sgd", "nadam", "rmsprop", "sgd-momentum", "adam-amsgrad"])
+@pytest.mark.parametrize("suffix", [".cnnlab", ".keras", ".h5", ".weights.h5"])
+def test_compiled_but_untrained_model_round_trips_and_trains(tmp_path, suffix, optimizer):
+    model = _sequential()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    path = tmp_path / f"untrained{suffix}"
+    if suffix == ".weights.h5":
+        model.save_weights(path)
+        loaded = _sequential()
+        loaded.compile(optimizer=type(model.optimizer)(), loss="sparse_categorical_crossentropy")
+        loaded.load_weights(path)
+    else:
+        model.save(path)
+        loaded = cnnlab.load_model(path)
+    assert type(loaded.optimizer) is type(model.optimizer) and loaded.optimizer.iterations == 0
+    for got, expected in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, expected)
+    loaded.fit(_x(), np.arange(4) % 5, epochs=1, verbose=0)  # the restored (fresh) state takes a step
+    assert loaded.optimizer.iterations == 1
+
+
+def test_trained_model_round_trips_optimizer_state_in_cnnlab_file(tmp_path):
+    model = _sequential()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(_x(), np.arange(4) % 5, epochs=2, verbose=0)
+    model.save(tmp_path / "trained.cnnlab")
+    loaded = cnnlab.load_model(tmp_path / "trained.cnnlab")
+    assert loaded.optimizer.iterations == 2
+    for key, value in model.optimizer.state_dict().items():
+        np.testing.assert_array_equal(loaded.optimizer.state_dict()[key].numpy(), value.numpy())
+
+
+def test_weight_members_are_stored_uncompressed(tmp_path):
+    model = _sequential()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(_x(), np.zeros((4, 5)), verbose=0)
+    for suffix, weights in [(".cnnlab", ("model.safetensors", "optimizer.safetensors")), (".keras", ("model.weights.h5",))]:
+        model.save(tmp_path / f"m{suffix}")
+        with zipfile.ZipFile(tmp_path / f"m{suffix}") as zf:
+            assert {info.filename for info in zf.infolist() if info.compress_type == zipfile.ZIP_STORED} == set(weights)
+
+
+def test_streamed_safetensors_are_readable_by_the_safetensors_library(tmp_path):
+    from safetensors.torch import load_file
+
+    model = _with_batch_norm()
+    model.save_weights(tmp_path / "w.weights.safetensors")
+    tensors = load_file(tmp_path / "w.weights.safetensors")
+    assert [tuple(t.shape) for _, t in sorted(tensors.items())] == [tuple(w.shape) for w in model.weights]
+    for (_, got), expected in zip(sorted(tensors.items()), model.get_weights()):
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_weights_load_in_saved_order_past_ten_thousand_names(tmp_path):
+    from cnnlab.io.native import _weight_order
+
+    names = [f"{i:04d}:w" for i in (9999, 10000, 10001, 2)]
+    assert sorted(names, key=_weight_order) == ["0002:w", "9999:w", "10000:w", "10001:w"]
