@@ -135,6 +135,7 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
         if compile and training is not None:
             training = checked_compile_config(_read_json(training, path, "training_config attribute"), path,
                                               "training_config attribute", optimizer_key="optimizer_config")
+        if compile and training is not None:  # None: an empty training_config, as for an uncompiled model
             config = {**training, "optimizer": training.get("optimizer_config")}
             group = group_at(f, "optimizer_weights", path)
             if compile_from_keras(model, config, path, custom_objects) and group is not None:

@@ -112,6 +112,10 @@ class CompiledLoss:
             self.fns = [self._resolve(ident) for ident in _per_output(self._raw, names, "loss", None)]
         weights = [1.0] * len(names) if self._raw_weights is None else _per_output(
             self._raw_weights, names, "loss_weights", 1.0)
+        bad = [w for w in weights if isinstance(w, bool) or not isinstance(w, (int, float))]
+        if bad:
+            raise ConfigError(f"compile(): loss_weights must be numbers, one per output (or a dict by output name), "
+                              f"e.g. loss_weights=[1.0, 0.5]. Received: loss_weights={str(self._raw_weights)[:80]}")
         self.weights = [float(w) for w in weights]
         self.names = names
 
@@ -176,7 +180,9 @@ class CompiledMetrics:
         groups = []
         for name, fn, items in zip(names, loss.fns, per_output):
             items = [] if items is None else (list(items) if isinstance(items, (list, tuple)) else [items])
-            group = [metrics_mod.get(ident, loss=fn, where=f"compile argument {what}") for ident in items]
+            # None stands for "no metric here" (Keras allows metrics=[None, ["accuracy"]] for two outputs).
+            group = [metrics_mod.get(ident, loss=fn, where=f"compile argument {what}") for ident in items
+                     if ident is not None]
             if len(names) > 1:
                 # Fresh objects per output; a user's Metric instance is shared only on one output.
                 for metric in group:

@@ -162,3 +162,21 @@ def test_huge_but_finite_inputs_pass_the_finite_check():
     x[2, 1] = float("inf")
     with pytest.raises(DataError, match=r"first at sample 2"):
         data_adapters.check_finite(x, "x")
+
+
+def test_loss_weights_that_are_not_numbers_are_refused_with_an_example():
+    import cnnlab as keras
+    from cnnlab.errors import ConfigError
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="out")])
+    with pytest.raises(ConfigError, match=r"loss_weights must be numbers.*e\.g\. loss_weights=\[1\.0, 0\.5\]"):
+        model.compile("sgd", "mse", loss_weights=[[1.0]])
+
+
+def test_a_none_metric_means_no_metric_for_that_output():
+    import cnnlab as keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="out")])
+    model.compile("sgd", "mse", metrics=[None])
+    history = model.fit(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"), verbose=0)
+    assert set(history.history) == {"loss"}
