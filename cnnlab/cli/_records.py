@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cnnlab.cli._runs import HISTORY_FILE, RUN_JSON
+from cnnlab.cli._runs import HISTORY_FILE, RUN_JSON, current_status
 from cnnlab.errors import ConfigError, FileFormatError
 from cnnlab.io.safe_json import load_json_file
 
@@ -22,9 +22,10 @@ def run_record(spec: str) -> dict[str, Any]:
     if folder is None:
         return {}
     try:  # a damaged run.json only loses the defaults it would give
-        return load_json_file(os.path.join(folder, RUN_JSON), expect=dict)
+        record = load_json_file(os.path.join(folder, RUN_JSON), expect=dict)
     except (OSError, FileFormatError):
         return {}
+    return {**record, "status": current_status(record)}
 
 
 def data_spec(args_data: str | None, spec: str) -> str:

@@ -116,3 +116,32 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_the_model(tmp_path, capsys, 
     assert status == INTERRUPTED and "interrupted" in capsys.readouterr().err
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "interrupted"
     assert (tmp_path / "run" / "model.cnnlab").is_file()
+
+
+def test_a_run_whose_process_died_reads_as_died_and_its_folder_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    from cnnlab.cli import _records, _runs
+    from cnnlab.errors import ConfigError
+
+    folder = tmp_path / "run"
+    code = ("import os, sys; from cnnlab.cli._runs import RunFolder\n"
+            f"run = RunFolder({str(folder)!r}, {{'epochs': 1}})\n"
+            "with run.recording():\n    os.abort()  # as the C++ writer did under memory pressure\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert done.returncode != 0
+    assert json.loads((folder / "run.json").read_text())["status"] == "running"  # what the dead process left
+    assert _records.run_record(str(folder))["status"] == "died"
+    with pytest.raises(ConfigError, match=r"status is 'died: run\.json still says 'running' but process \d+ has ended"):
+        _runs.RunFolder(str(folder), {})
+
+
+def test_a_live_run_reads_as_running():
+    import os
+    import socket
+
+    from cnnlab.cli._runs import current_status
+
+    assert current_status({"status": "running", "pid": os.getppid(), "host": socket.gethostname()}) == "running"
+    assert current_status({"status": "running", "pid": 2**22 + 12345, "host": "another-machine"}) == "running"
