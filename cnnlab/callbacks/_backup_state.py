@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
-import safetensors
 import torch
-from safetensors.torch import load as load_safetensors  # tensors only: never unpickles
 
+from cnnlab.errors import FileFormatError
+from cnnlab.io import safetensors_stream as st
 from cnnlab.io.limits import (
     BACKUP_OTHER_TENSORS, BACKUP_RNG_BYTES, MAX_EPOCHS, MAX_OPTIMIZER_SLOTS, MAX_TENSORS, SAFETENSORS_ENTRY_BYTES,
 )
@@ -89,6 +89,32 @@ def set_rngs(tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda_states)
 
 
+def write_tensors(fh: IO[bytes], tensors: dict[str, torch.Tensor]) -> None:
+    """Write ``tensors`` to ``fh`` as a safetensors file, one tensor at a time from its own memory: no
+    whole-file buffer and no copies, so a backup needs little more memory than the model already holds."""
+    items = list(tensors.items())
+    prefix, _ = st.layout(items)
+    st.write(fh, items, prefix)
+
+
+def weight_tensors(model) -> list[torch.Tensor]:
+    """The model's weights in the order and layout of ``get_weights``: for cnnlab's variables the tensors
+    themselves (``value``, no copy); any other weight object answering ``numpy()`` is copied once."""
+    tensors = []
+    for weight in model.weights:
+        value = getattr(weight, "value", None)
+        if isinstance(value, torch.Tensor) and tuple(value.shape) == tuple(weight.shape):
+            tensors.append(value.detach())
+        else:
+            tensors.append(torch.from_numpy(np.ascontiguousarray(weight.numpy())))
+    return tensors
+
+
+def weight_specs(model) -> list[tuple[tuple, np.dtype]]:
+    """The shape and dtype of each of the model's weights (the order of ``get_weights``)."""
+    return [(tuple(t.shape), np.dtype(_numpy_dtype(t))) for t in weight_tensors(model)]
+
+
 # ------------------------------------------------------------------------------------------------ reading
 @contextlib.contextmanager
 def open_regular(path: str, max_bytes: int, mode: str = "rb") -> Iterator[IO]:
@@ -131,11 +157,12 @@ def tensors_path(backup_dir: str, fields: dict[str, Any]) -> str:
 
 
 def read_tensors(path: str, model_bytes: int, model_tensors: int) -> dict[str, torch.Tensor]:
-    """Load the tensor file after bounding its size and header by what a backup of the model can hold."""
+    """Load the tensor file after bounding its size and header by what a backup of the model can hold; the
+    tensors are streamed into their own memory (the file is never held whole)."""
     max_entries = (1 + MAX_OPTIMIZER_SLOTS) * model_tensors + BACKUP_OTHER_TENSORS
     max_header = max_entries * SAFETENSORS_ENTRY_BYTES
-    max_bytes = (1 + MAX_OPTIMIZER_SLOTS) * model_bytes + BACKUP_RNG_BYTES + max_header
-    with open_regular(path, max_bytes) as f:
+    max_data = (1 + MAX_OPTIMIZER_SLOTS) * model_bytes + BACKUP_RNG_BYTES
+    with open_regular(path, max_data + max_header) as f:
         head = f.read(8)
         if len(head) < 8:
             raise BadBackup(f"'{path}' is truncated ({len(head)} bytes): not a safetensors file")
@@ -143,15 +170,13 @@ def read_tensors(path: str, model_bytes: int, model_tensors: int) -> dict[str, t
         if header_bytes > max_header:
             raise BadBackup(f"'{path}' declares a {header_bytes}-byte header, more than the {max_header} bytes "
                             f"that {max_entries} tensors need")
-        data = head + f.read()
-    try:
-        tensors = load_safetensors(data)
-    except (safetensors.SafetensorError, ValueError, RuntimeError) as err:
-        raise BadBackup(f"'{path}' is not a readable safetensors file ({err})") from err
-    if len(tensors) > max_entries:
-        raise BadBackup(f"'{path}' holds {len(tensors)} tensors, more than the {max_entries} a backup of this model "
-                        "can hold")
-    return tensors
+        f.seek(0)
+        try:
+            entries = st.read_header(f, path, "the backup", max_entries, max_data)
+            return {entry.name: tensor for entry, tensor in st.iter_tensors(f, entries, path, "the backup",
+                                                                             finite_only=False)}
+        except FileFormatError as err:
+            raise BadBackup(str(err).removesuffix(" Re-save the model from its source.")) from err
 
 
 # ------------------------------------------------------------------------------------------------ checking

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import secrets
 import sys
 from typing import Any
 
-import numpy as np
-import safetensors.torch
 import torch
 
 from cnnlab import _warnings
 from cnnlab.callbacks._backup_state import (
     FORMAT as BACKUP_FORMAT, PREVIOUS_JSON, STATE_JSON, TENSORS_GLOB, TENSORS_NAME, VERSION as BACKUP_VERSION,
     BadBackup, capture_rngs, check_fields, check_tensors, open_regular, read_tensors, set_rngs, tensors_path,
+    weight_specs, weight_tensors, write_tensors,
 )
 from cnnlab.callbacks.base import Callback, Logs, MonitorCallback, is_chief, print_msg
 from cnnlab.distribute import current as current_strategy
@@ -294,9 +294,9 @@ class BackupAndRestore(Callback):
         except OSError as err:
             raise checkpoint_error(self._path(STATE_JSON), err) from err
         tensors, fields = capture_rngs()
-        weights = self.model.get_weights()
+        weights = weight_tensors(self.model)  # the variables themselves: the writer streams them, no copies
         for i, weight in enumerate(weights):
-            tensors[f"weights/{i:05d}"] = torch.from_numpy(np.ascontiguousarray(weight))
+            tensors[f"weights/{i:05d}"] = weight
         fields["weights"] = len(weights)
         optimizer = getattr(self.model, "optimizer", None)
         fields["optimizer"] = None
@@ -304,15 +304,14 @@ class BackupAndRestore(Callback):
             fields["optimizer"] = {"learning_rate": float(optimizer.learning_rate), "scalars": {}}
             for key, value in optimizer.state_dict().items():
                 if isinstance(value, torch.Tensor):
-                    # clone: safetensors refuses tensors that share memory.
-                    tensors[f"optimizer/{key}"] = value.detach().cpu().clone().contiguous()
+                    tensors[f"optimizer/{key}"] = value.detach()
                 else:
                     fields["optimizer"]["scalars"][key] = value
         tensor_name = TENSORS_NAME.format(epoch=last_completed_epoch, token=secrets.token_hex(4))
         fields.update(format=BACKUP_FORMAT, version=BACKUP_VERSION, epoch=last_completed_epoch, tensors=tensor_name)
         text = json.dumps(fields)
         with atomic_write(self._path(tensor_name)) as f:
-            f.write(safetensors.torch.save(tensors))
+            write_tensors(f, tensors)
         # The generation in use becomes the previous one before the new one replaces it: a crash between the two
         # writes leaves both files naming the old, complete backup.
         if self._good is not None:
@@ -359,16 +358,16 @@ class BackupAndRestore(Callback):
 
     def _restore_generation(self, json_path: str) -> int:
         """Check one generation completely, then restore it; returns its epoch. Raises BadBackup naming the file."""
-        weights = self.model.get_weights()
-        expected = [(np.shape(w), np.asarray(w).dtype) for w in weights]
+        expected = weight_specs(self.model)
         try:
             with open_regular(json_path, MAX_BACKUP_STATE_BYTES, "r") as f:
                 fields = load_json(f.read(), source=None, member=os.path.basename(json_path), expect=dict,
                                    error=BadBackup, max_bytes=MAX_BACKUP_STATE_BYTES,
                                    fix="BackupAndRestore never writes this.")
-            epoch = check_fields(fields, len(weights))
+            epoch = check_fields(fields, len(expected))
             tensors_file = tensors_path(self.backup_dir, fields)
-            tensors = read_tensors(tensors_file, sum(np.asarray(w).nbytes for w in weights), len(weights))
+            model_bytes = sum(math.prod(shape) * dtype.itemsize for shape, dtype in expected)
+            tensors = read_tensors(tensors_file, model_bytes, len(expected))
             check_tensors(tensors, expected)
             self._restore_model(tensors, fields)
             set_rngs(tensors, fields)
@@ -388,7 +387,10 @@ class BackupAndRestore(Callback):
                            "train from scratch.")
 
     def _restore_model(self, tensors: dict[str, torch.Tensor], fields: dict[str, Any]) -> None:
-        self.model.set_weights([tensors[f"weights/{i:05d}"].numpy() for i in range(fields["weights"])])
+        keys = [f"weights/{i:05d}" for i in range(fields["weights"])]
+        self.model.set_weights([tensors[key].numpy() for key in keys])
+        for key in keys:  # freed before the optimizer copies its state in: peak memory stays at what was read
+            del tensors[key]
         optimizer = getattr(self.model, "optimizer", None)
         saved = fields.get("optimizer")
         if optimizer is None or saved is None:

@@ -1,6 +1,7 @@
 """HDF5 files from untrusted hands (``.weights.h5``, a ``.keras`` weights member, legacy ``.h5``): checked, bounded.
 
-A file is opened read-only from bytes in memory and its tree is walked once, in C (``H5Lvisit``), before any
+A file is opened read-only through a window onto its bytes on disk (:class:`Window`: a plain file, or a stored
+zip member in place), never copied into memory, and its tree is walked once, in C (``H5Lvisit``), before any
 data is read. The walk stops as soon as the file holds more objects than the model it is loaded into can need
 (:func:`object_budget`), so a file of 200,000 empty groups costs as much as one of a few hundred. It refuses
 soft, external and user-defined links, a second hard link to any object (which is how a group is linked under
@@ -10,17 +11,22 @@ fletcher32. Keras writes none of these.
 
 Datasets are then read one at a time, each only after its shape and dtype match the variable it loads into
 (:func:`read_checked`), and a deflated one only after each chunk is shown to inflate to no more than its
-size, so what is read is bounded by what the model already holds.
+size, so what is read is bounded by what the model already holds. A weight is read straight into its variable's
+memory (:func:`read_into`), HDF5 converting the stored dtype as it reads, so loading needs no second copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import os
 import zlib
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from cnnlab.errors import ConfigError, FileFormatError, ShapeError
 from cnnlab.io._checks import check_finite, check_weight_kind
@@ -60,11 +66,69 @@ def object_budget(layers: int, weights: int) -> int:
                HDF5_OBJECTS_SLACK + HDF5_OBJECTS_PER_LAYER * layers + HDF5_OBJECTS_PER_WEIGHT * weights)
 
 
-def open_h5(data: bytes, source, max_objects: int | None = None) -> "h5py.File":
-    """Open HDF5 bytes read-only in memory and check them with :func:`check_h5_tree`.
+class Window(io.RawIOBase):
+    """Bytes ``[start, start + size)`` of an open file descriptor, as the seekable file object h5py reads.
+
+    Reads use ``pread``, so the descriptor's own offset never moves (a zip reader may share it), and each fills
+    its buffer unless the window ends: h5py pads a short read with zeros instead of asking again.
+    """
+
+    def __init__(self, fd: int, start: int, size: int, owner: IO | None = None) -> None:
+        super().__init__()
+        self.fd, self.start, self.size, self.pos, self._owner = fd, start, size, 0, owner
+
+    def close(self) -> None:
+        """Close the window and the file it was given to own (a temporary copy), if any."""
+        super().close()
+        if self._owner is not None:
+            self._owner.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self.pos = base + offset
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        want, done = max(0, min(len(view), self.size - self.pos)), 0
+        while done < want:
+            at = self.start + self.pos + done
+            if hasattr(os, "preadv"):
+                count = os.preadv(self.fd, [view[done:want]], at)
+            else:  # Windows: one copy of each read, still bounded by the read's size
+                data = os.pread(self.fd, want - done, at)
+                view[done:done + len(data)] = data
+                count = len(data)
+            if not count:
+                break
+            done += count
+        self.pos += done
+        return done
+
+
+@contextlib.contextmanager
+def file_window(path) -> Iterator[Window]:
+    """A plain HDF5 file on disk as a :class:`Window` over its whole size when opened."""
+    with open(path, "rb", buffering=0) as fh:
+        yield Window(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+
+
+def open_h5(data: bytes | IO[bytes], source, max_objects: int | None = None) -> "h5py.File":
+    """Open HDF5 read-only and check it with :func:`check_h5_tree`.
 
     Args:
-        data: the file's bytes.
+        data: the file's bytes, or a seekable binary file (a :class:`Window`), read in place.
         source: the file, named in every message.
         max_objects: the model's :func:`object_budget`; the whole tree is checked against it. None checks the
             root group's links only (enough to read root attributes and names before the model is known); call
@@ -74,13 +138,16 @@ def open_h5(data: bytes, source, max_objects: int | None = None) -> "h5py.File":
         FileFormatError: not HDF5, or anything :func:`check_h5_tree` refuses.
     """
     h5py = h5py_module()
+    fileobj = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    size = fileobj.seek(0, io.SEEK_END)
+    fileobj.seek(0)
     try:
-        handle = h5py.File(io.BytesIO(data), "r")
+        handle = h5py.File(fileobj, "r")
     except OSError as err:
         raise FileFormatError(f"'{source}' is not a readable HDF5 file ({err}). It may be truncated or another "
                               "format; check that the copy or download finished, or save the model again.") from err
     try:
-        check_h5_tree(handle, len(data), source, max_objects)
+        check_h5_tree(handle, size, source, max_objects)
     except BaseException:
         handle.close()
         raise
@@ -259,10 +326,7 @@ def read_checked(ds, shape: tuple, expect_float: bool, source, target: str) -> n
         ShapeError: the shapes differ (the architectures differ).
         FileFormatError: a dtype that cannot load, or NaN/infinite values (the dataset is named).
     """
-    check_shape(ds, shape, source, target)
-    where = f"dataset {ds.name}"
-    check_weight_kind(ds.dtype.kind, str(ds.dtype), expect_float, source, where)
-    _check_inflation(ds, source)
+    where = _check_readable(ds, shape, expect_float, source, target)
     value = np.asarray(ds[()])
     if value.dtype.kind == "f" and value.dtype.itemsize > 8:  # longdouble: torch has no such type
         value = value.astype(np.float64)
@@ -270,6 +334,56 @@ def read_checked(ds, shape: tuple, expect_float: bool, source, target: str) -> n
         value = value.astype(value.dtype.newbyteorder("="))
     check_finite(value, source, where)
     return value
+
+
+def read_into(ds, tensor: torch.Tensor, shape: tuple, source, target: str) -> np.ndarray | None:
+    """Read dataset ``ds`` straight into ``tensor``'s memory after the checks of :func:`read_checked`.
+
+    HDF5 converts the stored dtype (any float width or byte order) to the tensor's as it reads, through its own
+    small buffer, so nothing dataset-sized is allocated besides the tensor. Values are checked for NaN and
+    infinity where they land; on that error ``tensor`` holds the refused values.
+
+    Args:
+        ds: the dataset (checked by :func:`check_h5_tree`).
+        tensor: the variable's storage, read into when it is a contiguous CPU tensor of shape ``shape``.
+        shape: the variable's shape (Keras layout), compared with the dataset's before a byte is read.
+        source, target: the file and the variable, for messages.
+
+    Returns:
+        None when read in place; otherwise the checked values as a new array, for the caller to assign.
+
+    Raises:
+        ShapeError, FileFormatError: as :func:`read_checked`.
+    """
+    view = _writable_view(tensor, shape)
+    if view is None:
+        return read_checked(ds, shape, tensor.is_floating_point(), source, target)
+    where = _check_readable(ds, shape, tensor.is_floating_point(), source, target)
+    if view.size:
+        try:
+            ds.read_direct(view)
+        except (OSError, TypeError, ValueError) as err:
+            raise FileFormatError(f"'{source}': {where} cannot be read into {target} ({err}). The file is damaged; "
+                                  "re-save the model from its source.") from err
+    check_finite(view, source, where)
+    return None
+
+
+def _writable_view(tensor: torch.Tensor, shape: tuple) -> np.ndarray | None:
+    """``tensor``'s memory as a NumPy array, when HDF5 can write there directly."""
+    if tensor.device.type != "cpu" or tuple(tensor.shape) != tuple(shape) or not tensor.is_contiguous() \
+            or tensor.dtype in (torch.bfloat16, torch.complex32) or tensor.is_quantized:
+        return None
+    return tensor.detach().numpy()
+
+
+def _check_readable(ds, shape: tuple, expect_float: bool, source, target: str) -> str:
+    """Everything checked before a dataset's data is read; returns its place in the file, for messages."""
+    check_shape(ds, shape, source, target)
+    where = f"dataset {ds.name}"
+    check_weight_kind(ds.dtype.kind, str(ds.dtype), expect_float, source, where)
+    _check_inflation(ds, source)
+    return where
 
 
 def check_shape(ds, shape: tuple, source, target: str) -> None:

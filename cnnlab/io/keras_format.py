@@ -7,8 +7,10 @@ its model>/vars/<i>`` (trainable first), the model's optimizer at
 ``optimizer/vars/<i>`` (``[iteration, learning_rate, slots of each trainable
 variable in turn]``), the layout Keras 3.x writes and reads.
 
-Safety: zip members are read into memory with a size bound (nothing is
-extracted to disk); member names other than the three above, paths with
+Safety: the weights member is read in place when stored (as Keras and cnnlab
+write it), after its CRC is checked; a deflated one is inflated, with a size
+bound, into an anonymous temporary file (no name, gone when closed), so memory
+stays near the model's size either way. Member names other than the three above, paths with
 ``..`` or a leading ``/``, and symlinks are refused. Before any data is read
 the HDF5 tree is walked once, bounded by what the model can need, and links,
 cycles, external storage and datasets that declare more than they hold are
@@ -18,45 +20,59 @@ shape and dtype match the variable it loads into, optimizer slots included.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
+import os
+import struct
+import tempfile
 import warnings
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from cnnlab.errors import CnnlabError, ConfigError, FileFormatError, ShapeError
-from cnnlab.io.atomic import atomic_write
+from cnnlab.io.atomic import atomic_write, checkpoint_error
 from cnnlab.io.config_checks import build_from_file, checked_compile_config
 from cnnlab.io.limits import CONTAINER_BASE_BYTES, HDF5_OBJECT_BYTES, MAX_JSON_BYTES, MAX_OPTIMIZER_SLOTS
 from cnnlab.io.safe_json import load_json
 from cnnlab.io.h5_safety import (
+    Window,
     dataset_at,
+    file_window,
     group_at,
     h5py_module as _h5py,
     object_budget,
     open_h5,
     read_checked,
+    read_into,
     read_scalar,
 )
-from cnnlab.io.zip_members import backed_bytes, open_archive, read_member, write_stored
+from cnnlab.io.zip_members import backed_bytes, corrupt_member, open_archive, open_member, read_member, write_stored
 from cnnlab.layers.base import to_snake_case
 from cnnlab.layers.serialization import is_model, layer_from_config
 
 KERAS_VERSION_WRITTEN = "3.15.1"  # the Keras version whose layout these files follow (checked in make compat)
 _MEMBERS = ("config.json", "model.weights.h5", "metadata.json")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local header (APPNOTE 4.3.7): 30 bytes
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_UTF8_NAME = 0x800  # general purpose bit 11: the name is UTF-8, else cp437
+_COPY_BYTES = 8 << 20  # read at a time when checking a CRC or inflating a member
 
 
 # ------------------------------------------------------------------ HDF5 safety
 def assign_weight(var, ds, source, skip_mismatch: bool) -> None:
     """Copy dataset ``ds`` into ``var`` once its shape and dtype match (on a shape mismatch: skip, or ShapeError)."""
-    target = f"'{var.path}'"
     if skip_mismatch and tuple(ds.shape) != var.shape:
         return
-    var.assign(read_checked(ds, var.shape, var.value.is_floating_point(), source, target))
+    value = read_into(ds, var.value, tuple(var.shape), source, f"'{var.path}'")
+    if value is not None:  # the variable's storage could not be read into (a GPU or bfloat16 variable)
+        var.assign(value)
 
 
 def _object_budget(model) -> int:
@@ -221,13 +237,14 @@ def save_weights_h5(model, path: Path) -> None:
 
 def load_weights_h5(model, path: Path, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 ``*.weights.h5`` file (or the weights of a ``.keras`` file) into ``model``."""
-    if str(path).endswith(".keras"):
-        with open_archive(path, _MEMBERS, ".keras") as zf:
-            data = _read_weights_member(zf, path, model)
-    else:
-        data = path.read_bytes()
-    with open_h5(data, path, _object_budget(model)) as f:
-        _assign_weights_h5(model, f, path, skip_mismatch)
+    with contextlib.ExitStack() as stack:
+        if str(path).endswith(".keras"):
+            zf = stack.enter_context(open_archive(path, _MEMBERS, ".keras"))
+            member = stack.enter_context(_weights_member(zf, path, model))
+        else:
+            member = stack.enter_context(file_window(path))
+        with open_h5(member, path, _object_budget(model)) as f:
+            _assign_weights_h5(model, f, path, skip_mismatch)
 
 
 # ----------------------------------------------------------------------- .keras
@@ -264,20 +281,27 @@ def load_keras(path: Path, custom_objects: dict | None = None, compile: bool = T
                                                                   custom_objects),
                                 source=path, member="config.json",
                                 stored_bytes=backed_bytes(zf, "model.weights.h5", path, ".keras"))
-        weights = _read_weights_member(zf, path, model)
-    with open_h5(weights, path, _object_budget(model)) as f:
-        optimizer_datasets = _assign_weights_h5(model, f, path)
-        compile_config = checked_compile_config(config.get("compile_config"), path,
-                                                "config.json key 'compile_config'") if compile else None
-        if compile_config and compile_from_keras(model, compile_config, path, custom_objects) \
-                and optimizer_datasets:
-            optimizer_from_keras(model, optimizer_datasets, path)
+        with _weights_member(zf, path, model) as member, open_h5(member, path, _object_budget(model)) as f:
+            optimizer_datasets = _assign_weights_h5(model, f, path)
+            compile_config = checked_compile_config(config.get("compile_config"), path,
+                                                    "config.json key 'compile_config'") if compile else None
+            if compile_config and compile_from_keras(model, compile_config, path, custom_objects) \
+                    and optimizer_datasets:
+                optimizer_from_keras(model, optimizer_datasets, path)
     return model
 
 
-def _read_weights_member(zf: zipfile.ZipFile, path: Path, model) -> bytes:
-    """model.weights.h5, bounded by what ``model`` needs: its weights, the largest optimizer state Keras writes
-    for them, and HDF5's headers for the objects the model's layout has."""
+@contextlib.contextmanager
+def _weights_member(zf: zipfile.ZipFile, path: Path, model) -> Iterator[Window]:
+    """model.weights.h5 as a file h5py reads in place, bounded by what ``model`` needs: its weights, the largest
+    optimizer state Keras writes for them, and HDF5's headers for the objects the model's layout has.
+
+    A stored member is a window onto the archive itself (its CRC checked first, in one streaming pass). A
+    deflated one -- neither Keras nor cnnlab writes one -- is inflated through the bounded stream into an
+    anonymous temporary file: HDF5 seeks back and forth, and seeking backwards in a deflate stream restarts it,
+    while holding the inflated bytes in memory would double the load's peak. The file goes in the archive's own
+    folder (a disk that holds models; /tmp is often RAM) or, when that is not writable, the system's.
+    """
     weights = [v.value for v in model.weights]
     trainable = [v.value for v in model.trainable_weights]
     nbytes = sum(t.numel() * t.element_size() for t in weights)
@@ -285,7 +309,61 @@ def _read_weights_member(zf: zipfile.ZipFile, path: Path, model) -> bytes:
     bound = CONTAINER_BASE_BYTES + nbytes + slots + HDF5_OBJECT_BYTES * _object_budget(model)
     need = (f"model '{model.name}' needs at most {bound} bytes ({nbytes} of weights, up to {slots} of optimizer "
             "state, and HDF5 headers)")
-    return read_member(zf, "model.weights.h5", path, bound, ".keras", need)
+    name = "model.weights.h5"
+    with open_member(zf, name, path, bound, need, ".keras") as stream:  # the size and presence checks
+        info = zf.getinfo(name)
+        if info.compress_type == zipfile.ZIP_STORED:
+            window = _stored_window(zf, info, path)
+        else:
+            window = _inflated_copy(stream, path)
+    with contextlib.closing(window):
+        yield window
+
+
+def _stored_window(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Window:
+    """The data of stored member ``info``, in place, once its local header and CRC are checked."""
+    fd = zf.fp.fileno()
+    raw = os.pread(fd, _LOCAL_HEADER.size, info.header_offset)
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8_NAME else "cp437")
+    if len(raw) == _LOCAL_HEADER.size:
+        signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack(raw)
+        start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        stored_name = os.pread(fd, name_length, info.header_offset + _LOCAL_HEADER.size)
+    if len(raw) != _LOCAL_HEADER.size or signature != _LOCAL_SIGNATURE or stored_name != name \
+            or start + info.file_size > os.fstat(fd).st_size:
+        raise corrupt_member(path, info.filename, zipfile.BadZipFile("its local header is missing or disagrees "
+                                                                     "with the central directory"))
+    window = Window(fd, start, info.file_size)
+    crc, buffer = 0, bytearray(min(_COPY_BYTES, info.file_size))
+    while count := window.readinto(buffer):
+        crc = zlib.crc32(memoryview(buffer)[:count], crc)
+    if crc != info.CRC:
+        raise corrupt_member(path, info.filename, zipfile.BadZipFile(f"bad CRC-32: {crc:08x}, the directory says "
+                                                                     f"{info.CRC:08x}"))
+    window.seek(0)
+    return window
+
+
+def _inflated_copy(stream, path: Path) -> Window:
+    """Inflate a deflated member from its bounded ``stream`` into an anonymous temporary file."""
+    folder = path.parent
+    try:
+        copy = tempfile.TemporaryFile(dir=folder)
+    except OSError:  # a read-only folder: loading must still work
+        folder = Path(tempfile.gettempdir())
+        copy = tempfile.TemporaryFile(dir=folder)
+    try:
+        while chunk := stream.read(_COPY_BYTES):  # the stream checks the CRC at its end
+            copy.write(chunk)
+        copy.flush()
+    except OSError as err:
+        copy.close()
+        raise checkpoint_error(str(folder / "(a temporary copy of model.weights.h5)"), err,
+                               kept=f"'{path}' is unchanged.") from err
+    except BaseException:
+        copy.close()
+        raise
+    return Window(copy.fileno(), 0, copy.tell(), owner=copy)  # closing the window removes the copy
 
 
 def _read_json(data: bytes | str, path, name: str) -> dict:

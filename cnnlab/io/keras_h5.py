@@ -22,7 +22,7 @@ import numpy as np
 from cnnlab.errors import ConfigError, FileFormatError, ShapeError
 from cnnlab.io.atomic import atomic_write
 from cnnlab.io.config_checks import build_from_file, checked_compile_config
-from cnnlab.io.h5_safety import check_h5_tree, dataset_at, group_at, read_names, read_text
+from cnnlab.io.h5_safety import check_h5_tree, dataset_at, file_window, group_at, read_names, read_text
 from cnnlab.io.keras_format import (
     KERAS_VERSION_WRITTEN,
     MAX_JSON_BYTES,
@@ -112,8 +112,8 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
     """Load a legacy Keras HDF5 model file (tf.keras 2.x or Keras 3 ``.h5``)."""
     from cnnlab.io.keras_config import model_from_keras_config
 
-    data = path.read_bytes()
-    with open_h5(data, path) as f:  # the root only: the tree is checked once the model says what it needs
+    # The root only at first: the whole tree is checked once the model says what it needs.
+    with file_window(path) as data, open_h5(data, path) as f:
         raw = read_text(f, "model_config", path, MAX_JSON_BYTES)
         if raw is None:
             raise FileFormatError(
@@ -123,9 +123,9 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
         # tf.keras and Keras store weights uncompressed, so they take at most the bytes of the file.
         model = build_from_file(entry, lambda: layer_from_config(model_from_keras_config(entry, custom_objects),
                                                                  custom_objects),
-                                source=path, member="model_config attribute", stored_bytes=len(data))
+                                source=path, member="model_config attribute", stored_bytes=data.size)
         budget = _object_budget(model)
-        check_h5_tree(f, len(data), path, budget)
+        check_h5_tree(f, data.size, path, budget)
         weights = group_at(f, "model_weights", path)
         if weights is None:
             raise FileFormatError(f"'{path}' has no model_weights group; the file is incomplete. Check that the "
@@ -147,7 +147,7 @@ def load_h5(path: Path, custom_objects: dict | None = None, compile: bool = True
 def load_weights_legacy_h5(model, path: Path, skip_mismatch: bool = False) -> None:
     """Load the ``model_weights`` of a legacy ``.h5`` file (or a tf.keras 2 ``save_weights`` file) into ``model``."""
     budget = _object_budget(model)
-    with open_h5(path.read_bytes(), path, budget) as f:
+    with file_window(path) as data, open_h5(data, path, budget) as f:
         group = group_at(f, "model_weights", path)
         group = f if group is None else group
         _assign_legacy(model, group, path, budget, skip_mismatch)

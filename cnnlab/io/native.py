@@ -381,7 +381,8 @@ def _load_keras_weights(model, path: Path, skip_mismatch: bool) -> None:
 
 def _is_legacy_h5(path: Path) -> bool:
     """A tf.keras 2 weights file has ``layer_names`` at its root; a Keras 3 one has ``layers/``."""
+    from cnnlab.io.h5_safety import file_window
     from cnnlab.io.keras_format import open_h5
 
-    with open_h5(path.read_bytes(), path) as f:
+    with file_window(path) as window, open_h5(window, path) as f:  # read in place: no copy of the file
         return "layer_names" in f.attrs or "model_weights" in f

@@ -139,13 +139,14 @@ def _entry(name: str, value, refuse: Callable[[str], FileFormatError]) -> Entry:
 
 
 def iter_tensors(fh, entries: list[Entry], source, where: str, wanted: Callable[[Entry], bool] = lambda e: True,
-                 into: Callable[[Entry], torch.Tensor | None] = lambda e: None
+                 into: Callable[[Entry], torch.Tensor | None] = lambda e: None, finite_only: bool = True
                  ) -> Iterator[tuple[Entry, torch.Tensor | None]]:
     """Yield each entry with its tensor read from ``fh`` (None for those not ``wanted``, whose bytes are skipped).
 
     ``into(entry)`` may give a tensor to read into instead of a new one (a fresh model's variable: no second
-    copy); it is used when it is a contiguous CPU tensor of the entry's dtype and shape. Float tensors are
-    checked for NaN and infinity. After the last one the stream must end.
+    copy); it is used when it is a contiguous CPU tensor of the entry's dtype and shape. With ``finite_only``
+    float tensors are checked for NaN and infinity (a backup restores exactly what it saved, so it passes
+    False). After the last one the stream must end.
     """
     for entry in entries:
         if not wanted(entry):
@@ -165,7 +166,8 @@ def iter_tensors(fh, entries: list[Entry], source, where: str, wanted: Callable[
             chunk = _read_exact(fh, min(_CHUNK, buffer.shape[0] - at), source, where, f"tensor {entry.name!r}")
             buffer[at:at + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
             at += len(chunk)
-        check_finite(tensor, source, f"{where} tensor {entry.name!r}")
+        if finite_only:
+            check_finite(tensor, source, f"{where} tensor {entry.name!r}")
         yield entry, tensor
     if fh.read(1):
         raise FileFormatError(f"'{source}': {where} holds bytes after its last tensor; the file is damaged or "

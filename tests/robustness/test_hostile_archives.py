@@ -449,3 +449,50 @@ def test_saving_and_loading_a_64_mib_model_needs_little_more_than_the_model(big_
     elif suffix == ".cnnlab":  # the model itself is built inside the load: 1x is its own weights
         check_hostile(MEMORY, f"{suffix}: load a {MODEL_MIB} MiB model (peak growth < 1.5x the model)",
                       _load(path), None, seconds=5, mib=MODEL_MIB * 1.5, watch=(path,))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
+def test_loading_keras_formats_reads_each_weight_straight_into_its_variable(big_model, tmp_path, suffix):
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".weights.h5":
+        big_model.save_weights(path)
+        load, what = (lambda: big_model.load_weights(path)), "load_weights into"
+    else:
+        big_model.save(path)
+        load, what = _load(path), "load"  # the model is built inside the load: 1x is its own weights
+    # Read in place from the file (a stored .keras member through a window onto the archive), each dataset
+    # straight into its variable: before, the file was read whole, each dataset copied, then assigned (3x).
+    # .weights.h5 is still ~1x: cnnlab/io/native.py reads the whole file to tell Keras 3 from tf.keras 2 layouts.
+    check_hostile(MEMORY, f"{suffix}: {what} a {MODEL_MIB} MiB model (peak growth < 1.5x the model)", load,
+                  None, seconds=5, mib=MODEL_MIB * 1.5, watch=(path,))
+
+
+def _rezip(source, path, compression):
+    """``source``'s members written again with ``compression`` (the weights member included)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", compression) as dst:
+        for name in src.namelist():
+            with src.open(name) as fin, dst.open(name, "w", force_zip64=True) as fout:
+                while chunk := fin.read(8 * _MiB):
+                    fout.write(chunk)
+    return path
+
+
+def test_a_deflated_keras_weights_member_is_inflated_to_an_anonymous_file_not_to_memory(big_model, tmp_path):
+    stored = tmp_path / "stored" / "big.keras"
+    stored.parent.mkdir()
+    big_model.save(stored)
+    path = _rezip(stored, tmp_path / "big.keras", zipfile.ZIP_DEFLATED)
+    check_hostile(MEMORY, f".keras: load a {MODEL_MIB} MiB model from a deflated weights member (< 1.5x)",
+                  _load(path), None, seconds=10, mib=MODEL_MIB * 1.5, watch=(path,))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.keras", "stored"]  # no copy left behind
+
+
+def test_a_corrupted_stored_keras_weights_member_is_refused_by_its_crc(saved, tmp_path):
+    path = _zip(tmp_path / "flipped.keras", saved[".keras"])
+    data = bytearray(open(path, "rb").read())
+    weights = saved[".keras"]["model.weights.h5"]
+    at = data.find(weights) + len(weights) // 2  # inside the member's data: only the CRC can tell
+    data[at] ^= 0x40
+    open(path, "wb").write(bytes(data))
+    check_hostile(SILENT, ".keras: a stored weights member with one flipped bit (CRC-32 mismatch)", _load(path),
+                  FileFormatError, r"flipped\.keras': model\.weights\.h5 is corrupt .*bad CRC-32", watch=(path,))

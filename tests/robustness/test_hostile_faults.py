@@ -670,5 +670,70 @@ def test_file_size_limit_gives_a_clear_error_and_keeps_the_previous_state(fsize_
     RECORDS.extend(r for r in fsize_results["records"] if r.get("case", "").endswith(f": {name}"))
 
 
+
+# --------------------------------------------------------------------------------- backup memory and its format
+MEMORY = "Save and load memory"
+BACKUP_MIB = 64
+
+
+@pytest.fixture(scope="module")
+def big_backup_model():
+    units = BACKUP_MIB * (1 << 20) // 4 // 1024
+    model = cnnlab.Sequential([layers.Input((1024,)), layers.Dense(units, use_bias=False)])
+    model.compile(optimizer=cnnlab.optimizers.SGD(momentum=0.9), loss="mse", device="cpu")
+    model.optimizer.build([v.value for v in model.trainable_weights])  # its momentum: another 64 MiB to back up
+    return model
+
+
+def test_backup_of_a_64_mib_model_streams_its_tensors_in_bounded_memory(big_backup_model, tmp_path):
+    folder = tmp_path / "backup"
+    backup = callbacks.BackupAndRestore(folder, delete_checkpoint=False)
+    backup.set_model(big_backup_model)
+    # The weights are written from their own memory: the safetensors library built the whole file in memory
+    # first (3x the model without momentum, and exit 134 under memory pressure). The momentum is still copied
+    # once, by optimizer.state_dict(), which returns clones.
+    check_hostile(MEMORY, f"BackupAndRestore: back up a {BACKUP_MIB} MiB model with its momentum (peak growth "
+                  "< 1.25x the model)", lambda: backup.on_epoch_end(0), None, seconds=5, mib=BACKUP_MIB * 1.25)
+    assert _tensors_file(folder).stat().st_size > 2 * BACKUP_MIB << 20
+    expected = [w.copy() for w in big_backup_model.get_weights()]
+    big_backup_model.set_weights([np.zeros_like(w) for w in expected])
+    # Restoring reads each tensor once into its own memory (the library read the file, then copied it twice).
+    check_hostile(MEMORY, f"BackupAndRestore: restore a {BACKUP_MIB} MiB model with its momentum (< 2.5x)",
+                  lambda: _restore(folder, big_backup_model), None, seconds=5, mib=BACKUP_MIB * 2.5,
+                  watch=(folder,))
+    np.testing.assert_array_equal(big_backup_model.get_weights()[0], expected[0])
+
+
+def test_backup_tensor_file_is_read_by_the_safetensors_library(tmp_path):
+    model = _model()
+    model.fit(*_data(), epochs=1, verbose=0)  # Adam's slots and step count are backed up too
+    folder = _backup_folder_of(model, tmp_path / "backup")
+    stored = load_file(_tensors_file(folder))
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_array_equal(stored[f"weights/{i:05d}"].numpy(), weight)
+    for key, value in model.optimizer.state_dict().items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(stored[f"optimizer/{key}"], value.detach())
+    assert torch.equal(stored["rng/torch"], torch.get_rng_state())
+
+
+def test_backup_written_by_the_safetensors_library_still_restores(tmp_path):
+    model = _model()
+    folder = _backup_folder_of(model, tmp_path / "backup")
+    path = _tensors_file(folder)
+    save_file(load_file(path), path)  # the library's own layout: sorted names, its own header
+    restored = _model()
+    _restore(folder, restored)
+    for got, want in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def _backup_folder_of(model, folder: Path) -> Path:
+    backup = callbacks.BackupAndRestore(folder, delete_checkpoint=False)
+    backup.set_model(model)
+    backup.on_epoch_end(0)
+    return folder
+
+
 if __name__ == "__main__":
     _fsize_child(sys.argv[1])
