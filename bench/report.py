@@ -12,8 +12,8 @@ if __package__:  # imported as bench.report (the tests)
 else:  # imported by bench/run.py
     import tools
 
-TOOL_ORDER = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch", "torch")
-TOOL_COLOURS = {"cnnlab": "#d1495b", "cnnlab-bf16": "#eb9aa6", "keras-tf": "#edae49", "keras-torch": "#66a182",
+TOOL_ORDER = ("cnnlab", "cnnlab-bf16", "cnnlab-fp16", "keras-tf", "keras-torch", "torch")
+TOOL_COLOURS = {"cnnlab": "#d1495b", "cnnlab-bf16": "#eb9aa6", "cnnlab-fp16": "#f4c7ce", "keras-tf": "#edae49", "keras-torch": "#66a182",
                 "torch": "#00798c"}
 
 
@@ -152,8 +152,8 @@ def chart(result: Mapping, path: Path) -> None:
 
 
 def _short_name(tool: str) -> str:
-    if tool == "cnnlab-bf16":
-        return "cnnlab\nbf16"  # "mixed_bfloat16" is wider than its bar
+    if tool in ("cnnlab-bf16", "cnnlab-fp16"):
+        return "cnnlab\n" + tool[-4:]  # "mixed_bfloat16" is wider than its bar
     return tools.PEER_NAMES[tool].replace(" / ", "/\n").replace("idiomatic ", "idiomatic\n")
 
 

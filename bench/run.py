@@ -29,15 +29,20 @@ import report
 import tools
 
 RESULTS = BENCH / "results"
-# cnnlab-bf16: cnnlab under the opt-in mixed_bfloat16 policy, reported apart from cnnlab's float32 headline.
-TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch", "torch")
+# cnnlab-bf16 / cnnlab-fp16: cnnlab under the opt-in mixed_bfloat16 / mixed_float16 (loss-scaled) policies, reported
+# apart from cnnlab's float32 headline.
+TOOLS = ("cnnlab", "cnnlab-bf16", "cnnlab-fp16", "keras-tf", "keras-torch", "torch")
+# mixed_float16 runs once, on the first config, in the full bench only: a CPU runs its convolutions ~100x slower
+# than float32 (cnnlab warns), so there it trains on FP16_CPU_SAMPLES samples for one epoch, enough for the figure.
+FP16 = "cnnlab-fp16"
+FP16_CPU_SAMPLES = 2048
 TIME90_TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf")
 # What each mode runs. Full: the issue's work; quick: one epoch of fewer configs (< 5 minutes).
 PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
              "time90": True, "overhead": True, "scale": True},
     "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
-              "time90": False, "overhead": True, "scale": False},
+              "time90": False, "overhead": True, "scale": False, "skip": (FP16,)},
 }
 
 
@@ -66,6 +71,9 @@ def run_process(label: str, args: list[str], tool: str, log) -> dict:
         return {"error": "\n".join(tail), "label": label}
     result = json.loads(lines[-1][len(common.RESULT_PREFIX):])
     result["process_seconds"] = seconds
+    slower = [ln.strip() for ln in proc.stderr.splitlines() if "policy makes training slower" in ln]
+    if slower:  # cnnlab's own speed warning (a mixed policy on a CPU that runs it slowly) goes with the figure
+        result["warning"] = slower[-1]
     print(f"{seconds:.0f} s")
     return result
 
@@ -88,7 +96,17 @@ def machine_info() -> dict:
     except OSError:
         cpu = platform.processor() or "?"
     return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "threads": common.threads(),
-            "platform": platform.platform(), "python": platform.python_version(), "versions": _versions()}
+            "device": training_device(), "platform": platform.platform(), "python": platform.python_version(),
+            "versions": _versions()}
+
+
+def training_device() -> str:
+    """The device every runner trains on: cnnlab's default choice (the first CUDA GPU when there is one)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:0 ({torch.cuda.get_device_name(0)})"
+    return "cpu"
 
 
 def _versions() -> dict:
@@ -113,6 +131,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     plan = {**PLANS[args.mode], "samples": args.samples}
     run_tools = _tools(parser, args.only)
+    skipped = [t for t in run_tools if t in plan.get("skip", ())]
+    run_tools = tuple(t for t in run_tools if t not in skipped)
     now = datetime.datetime.now().astimezone()
     machine = machine_info()
     name = f"{now:%Y-%m-%d}-{machine['host']}" + ("-quick" if args.mode == "quick" else "") + \
@@ -128,8 +148,16 @@ def main(argv=None) -> None:
         result.update(_probe("macs", [], log))
         for model, batch in plan["configs"]:
             for tool in run_tools:
+                if tool == FP16:
+                    continue
                 label = f"{tool} {model} b{batch} x{plan['epochs']} epochs"
                 result["runs"].append(run_process(label, train_args(tool, model, batch, plan["epochs"], 0, args.samples), tool, log))
+        if FP16 in run_tools:
+            model, batch = plan["configs"][0]
+            on_cpu = machine["device"] == "cpu"
+            epochs, samples = (1, FP16_CPU_SAMPLES) if on_cpu else (plan["epochs"], args.samples)
+            label = f"{FP16} {model} b{batch} x{epochs} epochs" + (f" on {samples} samples (CPU)" if on_cpu else "")
+            result["runs"].append(run_process(label, train_args(FP16, model, batch, epochs, 0, samples), FP16, log))
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:
@@ -142,14 +170,14 @@ def main(argv=None) -> None:
                                                     "--split-file", split, "--samples", str(args.samples)], tool, log)
         for seed in plan["seeds"]:
             for model, batch in plan["configs"]:
-                for tool in run_tools:
+                for tool in (t for t in run_tools if t != FP16):
                     label = f"{tool} {model} b{batch} seed {seed}"
                     result["runs"].append(run_process(label, train_args(tool, model, batch, plan["epochs"], seed,
                                                                         args.samples), tool, log))
         if plan["scale"] and "cnnlab" in run_tools:
             result.update(_probe("scale", sample_args, log))
     result["bench_seconds"] = time.perf_counter() - started
-    result["not_run"] = not_run(plan, run_tools)
+    result["not_run"] = not_run(plan, run_tools, machine["device"])
     report.add_derived(result)
     paths = report.write_all(result, RESULTS, name)
     print(f"\n{report.markdown(result)}\n\nwrote {', '.join(str(p.relative_to(ROOT)) for p in paths)} "
@@ -179,7 +207,7 @@ def _probe(probe: str, extra: list[str], log) -> dict:
     return {k: v for k, v in result.items() if k not in ("probe", "threads", "process_seconds")}
 
 
-def not_run(plan: dict, run_tools) -> list[str]:
+def not_run(plan: dict, run_tools, device: str = "cpu") -> list[str]:
     """What the issue asks for that this run did not measure, in words for the README."""
     missing = []
     if plan.get("samples"):
@@ -194,8 +222,10 @@ def not_run(plan: dict, run_tools) -> list[str]:
         missing.append("main job time-to-90% (full bench only)")
     if not plan["scale"]:
         missing.append("scale curves (full bench only)")
-    missing += [f"{tools.PEER_NAMES[t]} (excluded with --only)" for t in TOOLS if t not in run_tools]
-    missing.append("GPU runs (no GPU on this machine)")
+    missing += [f"{tools.PEER_NAMES[t]} ({'full bench only' if t in plan.get('skip', ()) else 'excluded with --only'})"
+                for t in TOOLS if t not in run_tools]
+    if device == "cpu":
+        missing.append("GPU runs (no GPU on this machine)")
     return missing
 
 

@@ -23,7 +23,7 @@ import models
 import numpy as np
 import tools
 
-TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf", "keras-torch")
+TOOLS = ("cnnlab", "cnnlab-bf16", "cnnlab-fp16", "keras-tf", "keras-torch")
 DEMO_SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "fashion_mnist_cnn.py"
 TARGET_ACCURACY = 0.90  # the main job's goal (issue 6)
 

@@ -2,8 +2,10 @@
 
 DataLoader over a TensorDataset (NCHW), ``model.train()``,
 ``optimizer.zero_grad()``, ``loss.item()`` and an accuracy count every step;
-``model.eval()`` + ``torch.no_grad()`` and a DataLoader for predict. Prints
-one ``BENCH_RESULT {json}`` line.
+``model.eval()`` + ``torch.no_grad()`` and a DataLoader for predict. On a
+machine with CUDA it trains on the GPU as the tutorials do (pinned loader,
+``non_blocking`` copies), the device cnnlab picks by default. Prints one
+``BENCH_RESULT {json}`` line.
 
 Usage: python bench/run_torch.py --model cnn|lenet --batch-size N --epochs N --seed N
 """
@@ -23,10 +25,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def train_one_epoch(model, loader, criterion, optimizer) -> tuple[float, float]:
     model.train()
     running_loss, correct, seen = 0.0, 0, 0
     for images, labels in loader:
+        images, labels = images.to(DEVICE, non_blocking=True), labels.to(DEVICE, non_blocking=True)
         optimizer.zero_grad()
         outputs = model(images)
         loss = criterion(outputs, labels)
@@ -39,13 +45,14 @@ def train_one_epoch(model, loader, criterion, optimizer) -> tuple[float, float]:
 
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    loader = DataLoader(TensorDataset(torch.from_numpy(images)), batch_size=batch_size, shuffle=False)
+    loader = DataLoader(TensorDataset(torch.from_numpy(images)), batch_size=batch_size, shuffle=False,
+                        pin_memory=DEVICE.type == "cuda")
     model.eval()
     outputs = []
     with torch.no_grad():
         for (batch,) in loader:
-            outputs.append(torch.softmax(model(batch), dim=1))
-    return torch.cat(outputs).numpy()
+            outputs.append(torch.softmax(model(batch.to(DEVICE, non_blocking=True)), dim=1))
+    return torch.cat(outputs).cpu().numpy()
 
 
 def main(argv=None) -> None:
@@ -65,8 +72,9 @@ def main(argv=None) -> None:
     data = common.bench_split("nchw")
     n = args.samples or len(data["x_train"])
     train_set = TensorDataset(torch.from_numpy(data["x_train"][:n]), torch.from_numpy(data["y_train"][:n]))
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, pin_memory=DEVICE.type == "cuda")
     model, optimizer = models.torch_model(args.model)
+    model.to(DEVICE)  # parameters keep their identity, so the optimizer built on them follows
     criterion = nn.CrossEntropyLoss()
     clock = common.EpochClock()
     with common.RssSampler() as rss:
@@ -81,7 +89,7 @@ def main(argv=None) -> None:
                                                   data["x_test"], args.predict_repeats)
     common.emit({
         "tool": "torch", "task": "train", "model": args.model, "batch_size": args.batch_size, "epochs": args.epochs,
-        "seed": args.seed, "threads": n_threads, "versions": {"torch": torch.__version__},
+        "seed": args.seed, "threads": n_threads, "device": str(DEVICE), "versions": {"torch": torch.__version__},
         "python": platform.python_version(), "samples": len(train_set),
         "epoch_seconds": clock.seconds, "seconds_per_epoch": tools.median_after_first(clock.seconds),
         "test_accuracy": common.accuracy(probs, data["y_test"]),

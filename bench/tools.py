@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 README_START = "<!-- speed-table:start -->"
 README_END = "<!-- speed-table:end -->"
 PEERS = ("keras-tf", "keras-torch", "torch")
-PEER_NAMES = {"cnnlab": "cnnlab", "cnnlab-bf16": "cnnlab, mixed_bfloat16", "keras-tf": "Keras 3 / TensorFlow",
+PEER_NAMES = {"cnnlab": "cnnlab", "cnnlab-bf16": "cnnlab, mixed_bfloat16", "cnnlab-fp16": "cnnlab, mixed_float16",
+              "keras-tf": "Keras 3 / TensorFlow",
               "keras-torch": "Keras 3 / torch", "torch": "idiomatic PyTorch"}
 # cnnlab's variants: the default float32 (the headline figures) and the opt-in mixed precision policy.
-CNNLAB_TOOLS = ("cnnlab", "cnnlab-bf16")
-POLICIES = {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16"}  # cnnlab.mixed_precision.set_global_policy(...)
+CNNLAB_TOOLS = ("cnnlab", "cnnlab-bf16", "cnnlab-fp16")
+POLICIES = {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16", "cnnlab-fp16": "mixed_float16"}  # cnnlab.mixed_precision.set_global_policy(...)
 OPT_IN_PREFIX = "mixed_bfloat16 (opt-in): "  # starts the figure of every cnnlab-bf16 row in the ratio table
 MODEL_NAMES = {"cnn": "two-conv CNN", "lenet": "LeNet-5"}
 TRAIN_FLOPS_PER_MAC = 6  # forward 1x + backward 2x the forward MACs, 2 FLOPs (multiply + add) per MAC

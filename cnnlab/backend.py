@@ -260,3 +260,30 @@ def tune_cpu_allocator() -> bool:
             bool(libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD))
     except (OSError, AttributeError):  # musl or another libc without mallopt
         return False
+
+
+# ------------------------------------------------------------------------------------------------ the GPU path
+CUDNN_BENCHMARK_ENV_VAR = "CNNLAB_CUDNN_BENCHMARK"  # "0" keeps torch's default (no autotuning)
+# The activation layout cnnlab hands to convolutions on every device. Keras's (batch, height, width, channels)
+# API tensors are permuted to torch's (N, C, H, W) view without a copy, so torch sees channels-last strides:
+# cuDNN then picks its NHWC kernels (tensor cores prefer them) with no conversion per layer, which is what
+# ``model.to(memory_format=torch.channels_last)`` buys a plain PyTorch model. cnnlab must not call that: its conv
+# kernels are stored in Keras's (kh, kw, in, out) layout, which torch would misread as NCHW. Unmeasured on a
+# GPU here (no GPU on the build machines); tests/test_gpu_path.py checks the strides on the CPU.
+CONV_MEMORY_FORMAT = torch.channels_last
+
+
+def tune_for_device(device: torch.device) -> str | None:
+    """Settings for training on ``device``, applied by ``Model.compile``; returns what was set, or None.
+
+    - CPU: keep training-sized buffers in glibc's heap (:func:`tune_cpu_allocator`).
+    - CUDA: ``torch.backends.cudnn.benchmark = True``: cuDNN times its algorithms once per input shape and keeps
+      the fastest, which pays off because fit's batches have one shape (plus the last, shorter one). Set
+      ``CNNLAB_CUDNN_BENCHMARK=0`` for inputs whose shape changes at every batch. Unmeasured on a GPU here.
+    """
+    if device.type == "cpu":
+        return "cpu_allocator" if tune_cpu_allocator() else None
+    if device.type == "cuda" and os.environ.get(CUDNN_BENCHMARK_ENV_VAR, "1") != "0":
+        torch.backends.cudnn.benchmark = True
+        return "cudnn_benchmark"
+    return None

@@ -1,4 +1,4 @@
-"""Mixed precision: bfloat16 training steps, float32 weights, float32 evaluate/predict."""
+"""Mixed precision: bfloat16/float16 training steps, float32 weights, float32 evaluate/predict, speed warnings."""
 
 import numpy as np
 import pytest
@@ -35,9 +35,47 @@ def test_unknown_policy_suggests_the_closest_name():
         mixed_precision.set_global_policy("mixed_bfloat")
 
 
-def test_float16_policy_points_to_bfloat16():
-    with pytest.raises(ConfigError, match="use 'mixed_bfloat16'"):
-        mixed_precision.set_global_policy("mixed_float16")
+def test_float16_policy_computes_in_float16_with_float32_weights():
+    mixed_precision.set_global_policy("mixed_float16")
+    policy = mixed_precision.global_policy()
+    assert (policy.compute_dtype, policy.variable_dtype) == ("float16", "float32")
+    assert policy.autocast_dtype() == torch.float16
+    assert mixed_precision.LossScaleOptimizer is keras.optimizers.LossScaleOptimizer
+
+
+def test_float16_training_runs_the_forward_in_float16_and_keeps_float32_weights(monkeypatch):
+    monkeypatch.setattr(mixed_precision, "_WARNED", {"mixed_float16"})  # the speed warning is tested below
+    mixed_precision.set_global_policy("mixed_float16")
+    model = _model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    seen = []
+    model.layers[0].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    x = np.random.default_rng(0).random((64, 8, 8, 1), dtype=np.float32)
+    model.fit(x, np.arange(64) % 10, epochs=1, batch_size=32, verbose=0)
+    assert torch.float16 in seen and all(v.value.dtype == torch.float32 for v in model.weights)
+    assert model.optimizer.iterations == 2  # no overflow at the initial scale on this small model
+
+
+def _trained_weights(policy, steps=5, seed=3):
+    mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(seed)
+    model = _model()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((32 * steps, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 32 * steps)
+    model.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
+    return model.get_weights(), model.optimizer
+
+
+def test_a_few_float16_steps_with_loss_scaling_stay_close_to_float32(monkeypatch):
+    monkeypatch.setattr(mixed_precision, "_WARNED", {"mixed_float16"})
+    reference, _ = _trained_weights("float32")
+    weights, optimizer = _trained_weights("mixed_float16")
+    assert type(optimizer).__name__ == "LossScaleOptimizer" and optimizer.iterations == 5
+    for got, want in zip(weights, reference):
+        # float16 keeps 11 significant bits: 5 steps of lr 0.1 drift by far less than the updates themselves.
+        np.testing.assert_allclose(got, want, atol=2e-3, rtol=1e-2)
+    assert max(np.abs(w - r).max() for w, r in zip(weights, reference)) > 0  # the forward really ran in float16
 
 
 def test_bfloat16_training_runs_the_forward_in_bfloat16_and_keeps_float32_weights():
@@ -125,3 +163,25 @@ def test_a_cpu_with_native_bfloat16_is_not_warned(monkeypatch):
         assert not [w for w in caught if "policy makes training slower" in str(w.message)]
     finally:
         mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_float16_on_a_cpu_warns_once_with_the_measured_slowdown(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(mixed_precision, "native_cpu_bfloat16", lambda: True)  # a bfloat16 CPU: float16 still slow
+    monkeypatch.setattr(mixed_precision, "_WARNED", set())
+    monkeypatch.setattr(mixed_precision, "_MEASURED", {("cpu", "torch.float16"): 137.2})  # this Xeon, torch 2.13
+    mixed_precision.set_global_policy("mixed_float16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).compile("sgd", "mse", device="cpu")
+    messages = [str(w.message) for w in caught if "policy makes training slower" in str(w.message)]
+    assert len(messages) == 1 and "'mixed_float16'" in messages[0] and "137.2x slower" in messages[0]
+    assert "pays off on recent GPUs." in messages[0]
+
+
+def test_mixed_float16_is_not_measured_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(mixed_precision, "_WARNED", set())
+    monkeypatch.setattr(mixed_precision, "measured_slowdown", lambda *a: pytest.fail("measured on a GPU"))
+    mixed_precision.warn_if_slower(mixed_precision.Policy("mixed_float16"), torch.device("cuda"))

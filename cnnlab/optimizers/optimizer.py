@@ -425,6 +425,10 @@ class Optimizer:
         for g, p in zip(grads, params):
             self.update_step(g, p, lr)
 
+    def scale_loss(self, loss: Tensor) -> Tensor:
+        """The loss times ``loss_scale_factor`` (unchanged without one); each step divides the gradients back."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def _before_update(self) -> None:
         """Per-step bookkeeping that runs once before the variables are updated."""
 

@@ -22,6 +22,13 @@ _REGISTRY = Registry(
 )
 
 
+def register_wrapper(cls: type[Optimizer]) -> type[Optimizer]:
+    """List an optimizer class that loads from configs but has no name to build it from (it wraps another one,
+    as ``LossScaleOptimizer`` does); its module registers it, since it deserialises its inner optimizer here."""
+    _REGISTRY.classes[cls.__name__] = cls
+    return cls
+
+
 def names() -> list[str]:
     """The built-in optimizer names, lower case and sorted."""
     return list(_REGISTRY.names)

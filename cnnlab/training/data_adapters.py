@@ -49,9 +49,10 @@ def map_structure(value, fn):
 
 
 def to_device_tensor(array, name: str, device: torch.device, labels: bool = False,
-                     weights: bool = False) -> torch.Tensor:
+                     weights: bool = False, per_batch: bool = False) -> torch.Tensor:
     """One array to a tensor on ``device``: inputs as float32, labels keep integer dtypes (as int64); ``weights``
-    (sample weights) are checked for NaN, inf and negative values before they move to the device."""
+    (sample weights) are checked for NaN, inf and negative values before they move to the device. ``per_batch``:
+    a batch from a generator or DataLoader, copied asynchronously to a GPU (see :func:`copy_to_device`)."""
     if isinstance(array, torch.Tensor) and array.device.type == "meta":
         raise DataError(f"{name} is a tensor on the 'meta' device: it has a shape {tuple(array.shape)} but no values "
                         "to train on (a meta tensor records only shape and dtype). Create it with data on the CPU or "
@@ -79,6 +80,18 @@ def to_device_tensor(array, name: str, device: torch.device, labels: bool = Fals
         tensor = tensor.to(torch.float32)
     if weights:
         check_weights(tensor, name)
+    return copy_to_device(tensor, device, pin=per_batch)
+
+
+def copy_to_device(tensor: torch.Tensor, device: torch.device, pin: bool = False) -> torch.Tensor:
+    """``tensor`` on ``device``; with ``pin``, a CPU tensor bound for CUDA goes through page-locked memory.
+
+    A copy from ordinary (pageable) memory makes the host wait for the GPU to finish its queued work, once per
+    batch; from pinned memory the copy is queued with ``non_blocking=True`` and overlaps the previous step.
+    In-memory arrays are copied once per fit, unpinned (pinning the whole set would double its host memory).
+    """
+    if pin and device.type == "cuda" and tensor.device.type == "cpu" and not tensor.is_pinned():
+        tensor = tensor.pin_memory()
     return tensor.to(device, non_blocking=True)
 
 
@@ -287,11 +300,11 @@ class IterableAdapter:
             )
         if len(batch) > 3:
             raise DataError(f"Each batch must be (x, y) or (x, y, sample_weight); got {len(batch)} items.")
-        x = map_structure(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device))
+        x = map_structure(batch[0], lambda a: to_device_tensor(a, "x (batch)", self.device, per_batch=True))
         y = None if len(batch) < 2 or batch[1] is None else map_structure(
-            batch[1], lambda a: to_device_tensor(a, "y (batch)", self.device, labels=True))
+            batch[1], lambda a: to_device_tensor(a, "y (batch)", self.device, labels=True, per_batch=True))
         sw = None if len(batch) < 3 or batch[2] is None else to_device_tensor(
-            batch[2], "sample_weight (batch)", self.device, weights=True)
+            batch[2], "sample_weight (batch)", self.device, weights=True, per_batch=True)
         if self.class_weight is not None and y is not None:
             sw = self.class_weight.weights_for(y, sw)
         return x, y, sw

@@ -23,6 +23,7 @@ from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_bat
 from cnnlab.training.progress import logs_to_floats
 from cnnlab.eager import plain_outputs
 from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
+from cnnlab.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from cnnlab.training.checks import positive, verbosity
 
 # The losses each output activation's logits can feed directly.
@@ -56,7 +57,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=None, steps_per_execution=1, jit_compile=False, device=None):
+                run_eagerly=None, steps_per_execution=1, jit_compile=False, device=None, auto_scale_loss=True):
         """Configure training: optimizer, loss, metrics (names or objects), and the device.
 
         Args:
@@ -71,6 +72,8 @@ class Trainer:
                 default) and ``False`` run eagerly: on the CPU the compiled two-conv CNN step measured twice as
                 slow as cnnlab's eager kernels (bench/README.md), so nothing is compiled unless asked for.
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (default: CUDA when available).
+            auto_scale_loss: under the ``mixed_float16`` policy, wrap the optimizer in a
+                ``LossScaleOptimizer`` (Keras 3's default, True).
 
         Example:
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -79,8 +82,7 @@ class Trainer:
 
         self.optimizer = optimizers.get(optimizer)
         self._device_choice = backend.resolve_device(device)
-        if self._device_choice.type == "cpu":
-            backend.tune_cpu_allocator()
+        backend.tune_for_device(self._device_choice)
         self.to(self._device_choice)
         self._compiled_loss = cu.CompiledLoss(loss, loss_weights) if loss is not None else None
         self._compiled_metrics = cu.CompiledMetrics(metrics, weighted_metrics)
@@ -98,6 +100,9 @@ class Trainer:
         from cnnlab import mixed_precision
 
         self._autocast_dtype = mixed_precision.global_policy().autocast_dtype()
+        if auto_scale_loss and mixed_precision.global_policy().name == "mixed_float16" \
+                and not isinstance(self.optimizer, LossScaleOptimizer):
+            self.optimizer = LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         mixed_precision.warn_if_slower(mixed_precision.global_policy(), self.device)
         self.compiled = True
         self._compile_args = (loss, metrics, loss_weights, weighted_metrics)
@@ -320,10 +325,12 @@ class Trainer:
             y_pred = self._forward(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         if self._trainable_params:
-            loss.backward()
+            (self.optimizer.scale_loss(loss) if self._scales_loss else loss).backward()
             if self._sync is not None:
                 self._sync.all_reduce_gradients(self._trainable_params)
-            self.optimizer.step(self._trainable_params)  # also applies the weights' constraints, as Keras's does
+            # Also applies the weights' constraints, as Keras's does; a LossScaleOptimizer unscales, or skips a
+            # step whose gradients overflowed.
+            self.optimizer.step(self._trainable_params)
             for p in self._trainable_params:
                 p.grad = None
         self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
@@ -352,6 +359,9 @@ class Trainer:
             _warnings.warn(f"Model '{self.name}' does not have any trainable weights: fit computes the loss and "
                            f"metrics but changes no weight.")
         overridden = type(self).train_step is not Trainer.train_step
+        # Only a scaling optimizer costs the step a call: float32 training runs exactly as before.
+        self._scales_loss = isinstance(self.optimizer, LossScaleOptimizer) or \
+            getattr(self.optimizer, "loss_scale_factor", None) is not None
         self._fast_logits = None if overridden else self._logits_loss()
         self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(
             layer.activity_regularizer is not None for layer in [self, *self._all_sublayers()])

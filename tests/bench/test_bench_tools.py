@@ -285,8 +285,9 @@ def test_opt_in_note_appears_only_with_bf16_rows():
 
 
 def test_every_cnnlab_tool_has_a_policy_and_a_display_name():
-    assert tools.POLICIES == {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16"}
+    assert tools.POLICIES == {"cnnlab": "float32", "cnnlab-bf16": "mixed_bfloat16", "cnnlab-fp16": "mixed_float16"}
     assert tools.PEER_NAMES["cnnlab-bf16"] == "cnnlab, mixed_bfloat16"
+    assert tools.PEER_NAMES["cnnlab-fp16"] == "cnnlab, mixed_float16"
 
 
 # ------------------------------------------------------------------ README block
