@@ -84,6 +84,25 @@ for _name in _NUMPY_REDUCTIONS:
     setattr(EagerTensor, _name, _numpy_or_torch(_name))
 
 
+class DataTensor(EagerTensor):
+    """A dataset element: answers ``.numpy()``, NumPy's calls and ``eval()`` as :class:`EagerTensor` does, but
+    what is computed from it is a plain tensor. Elements need no gradient, and a torch model fed from a dataset
+    then runs at plain-tensor speed (no per-op dispatch)."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    # What tutorials do with an element -- take one image of a batch, loop over a batch -- keeps the type, so
+    # np.min(image_batch[0]) and label.numpy() work on the parts too.
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        part = torch.Tensor.__getitem__(self, index)
+        part.__class__ = DataTensor
+        return part
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+
 _HAND_OUT = [True]  # False inside fit/evaluate/predict steps
 
 
@@ -97,34 +116,35 @@ def plain_outputs() -> Iterator[None]:
         _HAND_OUT[0] = previous
 
 
-def _retag(tensor: torch.Tensor) -> torch.Tensor:
+def _retag(tensor: torch.Tensor, kind: type) -> torch.Tensor:
     # Retag the tensor itself: as_subclass would make a new autograd node, and the gradient with respect to a
     # handed-out intermediate output (Model(inputs, [conv_output, preds]), Grad-CAM) would be None.
     if _HAND_OUT[0] and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
-        tensor.__class__ = EagerTensor
+        tensor.__class__ = kind
     return tensor
 
 
-def hand_out(value: Any, only_when_needed: bool = False) -> Any:
-    """``value`` (a tensor, or a list/tuple/dict of them) with its plain tensors made :class:`EagerTensor`.
+def hand_out(value: Any, only_when_needed: bool = False, kind: type = EagerTensor) -> Any:
+    """``value`` (a tensor, or a list/tuple/dict of them) with its plain tensors made ``kind``
+    (:class:`EagerTensor`, or :class:`DataTensor` for dataset elements).
 
     With ``only_when_needed`` (outputs of layer and model calls), only tensors a plain ``.numpy()`` would
     refuse -- requiring grad, or on a GPU -- are retagged, so inference outputs stay plain tensors.
     """
     if type(value) is torch.Tensor:
         if not only_when_needed or value.requires_grad or value.device.type != "cpu":
-            return _retag(value)
+            return _retag(value, kind)
         return value
     if type(value) in (list, tuple):
-        return type(value)(hand_out(v, only_when_needed) for v in value)
+        return type(value)(hand_out(v, only_when_needed, kind) for v in value)
     if type(value) is dict:
-        return {k: hand_out(v, only_when_needed) for k, v in value.items()}
+        return {k: hand_out(v, only_when_needed, kind) for k, v in value.items()}
     return value
 
 
 def plain(value: Any) -> Any:
     """``value`` with every :class:`EagerTensor` seen as a plain tensor (same storage and autograd node)."""
-    if type(value) is EagerTensor:
+    if type(value) in (EagerTensor, DataTensor):
         return value.as_subclass(torch.Tensor)
     if type(value) in (list, tuple):
         return type(value)(plain(v) for v in value)

@@ -31,7 +31,7 @@ from cnnlab.data._structure import (
     pack,
     spec_of,
 )
-from cnnlab.eager import hand_out
+from cnnlab.eager import DataTensor, hand_out
 from cnnlab.errors import ArgumentTypeError, ConfigError, DataError
 
 
@@ -102,7 +102,7 @@ class Dataset:
     def __iter__(self) -> Iterator[Any]:
         # Elements are handed out as TF's are (.numpy(), np.min(element), ...); the pipeline itself, map
         # functions included, passes plain tensors between its stages (_elements).
-        return (hand_out(element) for element in self._elements())
+        return (hand_out(element, kind=DataTensor) for element in self._elements())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -31,7 +31,7 @@ from torch import nn
 from cnnlab import initializers as initializers_mod
 from cnnlab import regularizers as regularizers_mod
 from cnnlab import constraints as constraints_mod
-from cnnlab.eager import EagerTensor, hand_out, plain_outputs  # noqa: F401  EagerTensor, plain_outputs: re-exported
+from cnnlab.eager import EagerTensor, hand_out, plain, plain_outputs  # noqa: F401  EagerTensor, plain_outputs: re-exported
 from cnnlab.errors import ArgumentTypeError, ConfigError, NotBuiltError, ShapeError, did_you_mean
 from cnnlab.layers.node import KerasTensor, Node, flatten, is_symbolic, map_tensors, pack_like, symbolic_leaves
 from cnnlab.metrics import Metric
@@ -585,7 +585,9 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             self._clear_losses()
         _CALL_DEPTH[0] = depth + 1
         try:
-            inputs = self._convert_inputs(inputs)
+            # Handed-out tensors (dataset elements, tf values, earlier outputs) run the layers as plain tensors:
+            # a tensor subclass would dispatch every op of the forward pass through Python.
+            inputs = self._convert_inputs(plain(inputs) if not depth else inputs)
             shape = _shape_of(inputs, keep_batch=True)
             if not self.built:
                 self._maybe_build(shape)

@@ -36,13 +36,14 @@ def test_map_on_batches_is_one_call_per_batch_and_keeps_the_batch_axis_unknown()
 
 
 def test_map_functions_get_plain_tensors_and_elements_come_out_as_eager_tensors_without_gradients():
-    from cnnlab.eager import EagerTensor
+    from cnnlab.eager import DataTensor
 
     weight = torch.ones(1, requires_grad=True)
     seen = []
     out = next(iter(Dataset.range(2).map(lambda x: seen.append(type(x)) or x.float() * weight)))
     assert seen == [torch.Tensor]  # inside the pipeline: plain tensors, no per-op subclass dispatch
-    assert type(out) is EagerTensor and not out.requires_grad  # handed out: answers np.min, .numpy(), ...
+    assert type(out) is DataTensor and not out.requires_grad  # handed out: answers np.min, .numpy(), ...
+    assert type(out + 1) is torch.Tensor  # what is computed from it is plain: a torch model runs at full speed
     assert out.numpy().tolist() == [0.0] and np.min(out) == 0.0
 
 

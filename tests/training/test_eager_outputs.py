@@ -97,3 +97,21 @@ def test_handed_out_inputs_reach_the_training_step_as_plain_tensors():
     model.compile("sgd", "mse")
     model.fit(hand_out(torch.zeros(4, 3)), hand_out(torch.zeros(4, 1)), batch_size=4, verbose=0)
     assert seen == [torch.Tensor]
+
+
+def test_layers_run_handed_out_inputs_as_plain_tensors_and_keep_their_gradient():
+    from cnnlab.eager import hand_out
+
+    seen = []
+
+    class Spy(keras.layers.Layer):
+        def call(self, x):
+            seen.append(type(x))
+            return x * 3.0
+
+    x = hand_out(torch.ones(2, 3))
+    x.requires_grad_(True)
+    y = Spy()(x)
+    assert seen == [torch.Tensor] and type(y) is EagerTensor  # plain inside, handed out again
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 3.0))
