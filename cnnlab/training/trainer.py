@@ -21,6 +21,7 @@ from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
 from cnnlab.training.progress import logs_to_floats
+from cnnlab.training.threads import GOVERNOR
 from cnnlab.eager import plain_outputs
 from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
 from cnnlab.optimizers.loss_scale_optimizer import LossScaleOptimizer
@@ -407,6 +408,7 @@ class Trainer:
             self._sync.start_training(self)
         epoch = initial_epoch if self._resume_epoch is None else max(initial_epoch, self._resume_epoch)
         logs = {}
+        GOVERNOR.start()
         try:
             while epoch < epochs and not self.stop_training:
                 logs = self._run_epoch(epoch, data, callbacks)
@@ -421,6 +423,8 @@ class Trainer:
             self.stop_training = True
             callbacks.on_train_end(logs)
             raise
+        finally:
+            GOVERNOR.stop()
         callbacks.on_train_end(logs)
         self._sync = None
         return callbacks.history
@@ -434,6 +438,7 @@ class Trainer:
             if self._sync is None or _batch_len(batch[0]):
                 with plain_outputs():
                     batch_logs = self.train_step(_pack(batch))
+                GOVERNOR.tick()
             else:  # an empty shard of the last batch still joins the all-reduce
                 batch_logs = self._sync.idle_step(self)
             ran = True
