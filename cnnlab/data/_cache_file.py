@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab.data._strings import StringTensor
 from cnnlab.data._structure import dtype_name, flatten, pack
 from cnnlab.errors import CheckpointError, FileFormatError
 
@@ -29,9 +30,9 @@ class CacheFile:
 
     def write(self, stacked: Any, elements: list | None) -> None:
         if stacked is not None:
-            arrays = {f"leaf_{i}": leaf.numpy() for i, leaf in enumerate(flatten(stacked))}
+            arrays = {f"leaf_{i}": _array(leaf) for i, leaf in enumerate(flatten(stacked))}
         else:
-            arrays = {f"element_{e}_leaf_{i}": leaf.numpy()
+            arrays = {f"element_{e}_leaf_{i}": _array(leaf)
                       for e, element in enumerate(elements or []) for i, leaf in enumerate(flatten(element))}
             arrays["count"] = np.asarray(len(elements or []))
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -51,12 +52,12 @@ class CacheFile:
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 if "count" not in data.files:
-                    leaves = [torch.from_numpy(data[f"leaf_{i}"]) for i in range(len(specs))]
+                    leaves = [_leaf(data[f"leaf_{i}"]) for i in range(len(specs))]
                     self._check(leaves, specs, stacked=True)
                     return pack(spec, leaves), None
                 elements = []
                 for e in range(int(data["count"])):
-                    leaves = [torch.from_numpy(data[f"element_{e}_leaf_{i}"]) for i in range(len(specs))]
+                    leaves = [_leaf(data[f"element_{e}_leaf_{i}"]) for i in range(len(specs))]
                     self._check(leaves, specs, stacked=False)
                     elements.append(pack(spec, leaves))
                 return None, elements
@@ -70,3 +71,16 @@ class CacheFile:
             if dtype_name(leaf.dtype) != spec.dtype or (spec.shape is not None and rank != len(spec.shape)):
                 raise ValueError(f"it holds {dtype_name(leaf.dtype)} of rank {rank} where this pipeline gives "
                                  f"{spec}")
+
+
+def _array(leaf: Any) -> np.ndarray:
+    """A leaf as a NumPy array ``np.savez`` stores without pickling: strings as fixed-width bytes."""
+    if isinstance(leaf, StringTensor):
+        return np.asarray(leaf.numpy(), dtype=np.bytes_)
+    return leaf.numpy()
+
+
+def _leaf(array: np.ndarray) -> Any:
+    if array.dtype.kind == "S":  # written by _array from a StringTensor
+        return StringTensor._of(np.asarray(array.tolist(), dtype=object) if array.ndim else array.item())
+    return torch.from_numpy(array)

@@ -116,3 +116,21 @@ def test_a_file_pipeline_reads_and_decodes_in_workers(tmp_path):
     images = list(ds.as_numpy_iterator())
     assert [img.shape for img in images] == [(4, 6, 3)] * 2
     assert images[0][0, 0].tolist() == [255, 0, 0] and images[1][0, 0].tolist() == [0, 0, 255]
+
+
+def test_cache_to_a_file_keeps_string_elements_without_pickling(tmp_path):
+    import numpy as np
+
+    from cnnlab.data import Dataset
+
+    names = ["a.png", "bb.jpg", "ünï.png"]
+
+    def pipeline():
+        return Dataset.from_tensor_slices((names, np.arange(3))).cache(str(tmp_path / "cache"))
+
+    first = list(pipeline().as_numpy_iterator())  # writes the file
+    again = list(pipeline().as_numpy_iterator())  # reads it back
+    assert [(f, int(i)) for f, i in again] == [(n.encode(), i) for i, n in enumerate(names)] == \
+        [(f, int(i)) for f, i in first]
+    with np.load(tmp_path / "cache.npz", allow_pickle=False) as data:  # plain arrays: no pickle needed
+        assert {data[k].dtype.kind for k in data.files} <= {"S", "i"}
