@@ -206,8 +206,11 @@ def set_random_seed(seed: int) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU) at once.
 
     After this, weight initialisation, shuffling and dropout repeat from run
-    to run (bit-exact on CPU; GPU kernels may still vary unless PyTorch's
-    deterministic mode is on).
+    to run (bit-exact on CPU with the same thread count; GPU kernels may
+    still vary unless PyTorch's deterministic mode is on). ``fit`` trains on
+    fewer threads while other processes use the cores, which changes the
+    rounding of some kernels: for bit-exact repeats on a busy machine, set
+    ``CNNLAB_ADAPTIVE_THREADS=0`` or ``torch.use_deterministic_algorithms(True)``.
 
     Args:
         seed: an int in ``[0, 2**32 - 1]``.
