@@ -235,9 +235,3 @@ def test_tf_data_pipeline_for_finer_control(keras_flower_photos):
     # 24 generated images, one step per epoch: whether the loss falls in 2 steps is chance, so check the run.
     assert all(np.isfinite(v) for values in history.history.values() for v in values)
     assert len(history.history["val_loss"]) == 2
-
-
-@pytest.mark.skip(reason="tfds.load('tf_flowers') downloads through tensorflow_datasets, which cnnlab does not "
-                         "provide; the generated archive above stands in for the same images")
-def test_using_tensorflow_datasets():
-    pass
