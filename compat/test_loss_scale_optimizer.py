@@ -88,3 +88,33 @@ def test_compile_under_mixed_float16_wraps_like_keras():
         mixed_precision.set_global_policy("float32")
         cnnlab.mixed_precision.set_global_policy("float32")
 
+
+
+def _fitted(lib, x, y):
+    """A float32 model compiled with LossScaleOptimizer(Adam) after 3 steps, its scale grown once."""
+    model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=lib.optimizers.LossScaleOptimizer(lib.optimizers.Adam(2.0 ** -10), initial_scale=64.0,
+                                                                dynamic_growth_steps=2),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def _scale_state(optimizer):
+    return float(np.asarray(optimizer.dynamic_scale)), int(np.asarray(optimizer.step_counter)), \
+        int(np.asarray(optimizer.iterations))
+
+
+@pytest.mark.parametrize("writer", ["cnnlab", "keras"])
+def test_keras_files_carry_the_loss_scale_and_inner_state_both_ways(tmp_path, writer):
+    x, y = np.random.default_rng(1).random((12, 4), dtype=np.float32), np.arange(12) % 3
+    source, reader = (cnnlab, keras) if writer == "cnnlab" else (keras, cnnlab)
+    model = _fitted(source, x, y)
+    model.save(tmp_path / "m.keras")
+    loaded = reader.models.load_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer).__name__ == "LossScaleOptimizer"
+    assert _scale_state(loaded.optimizer) == _scale_state(model.optimizer) == (128.0, 1, 3)
+    for m in (model, loaded):  # the same next epoch: Adam's moments came across too
+        m.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -254,6 +254,47 @@ def test_a_model_compiled_with_loss_scaling_saves_and_loads_with_its_state(tmp_p
         inner_lr = config["inner_optimizer"]["config"].pop("learning_rate")  # a .keras file holds it as float32
         assert inner_lr == pytest.approx(expected["inner_optimizer"]["config"].pop("learning_rate"), rel=1e-7)
         assert config == expected
-    native = keras.models.load_model(tmp_path / "model.cnnlab").optimizer  # .cnnlab keeps the whole state
-    assert float(native.dynamic_scale) == 2.0 ** 16 and int(native.step_counter) == 1
-    assert all(torch.equal(a, b) for a, b in zip(native.variables, model.optimizer.variables))
+    for name in ("model.cnnlab", "model.keras"):  # both keep the whole state: scale, counter and Adam's slots
+        restored = keras.models.load_model(tmp_path / name).optimizer
+        assert float(restored.dynamic_scale) == 2.0 ** 16 and int(restored.step_counter) == 1
+        assert len(restored.variables) == len(model.optimizer.variables) > 2
+        # variables[0] is the learning rate, which a .keras file holds as float32
+        assert float(restored.variables[0]) == pytest.approx(float(model.optimizer.variables[0]), rel=1e-7)
+        assert all(torch.equal(a, b) for a, b in zip(restored.variables[1:], model.optimizer.variables[1:]))
+
+
+def test_a_keras_file_with_loss_scaling_continues_the_same_run(tmp_path, quiet_float16):
+    x, y = np.random.default_rng(0).random((16, 4), dtype=np.float32), np.arange(16) % 3
+    keras.utils.set_random_seed(0)
+    model = _model()
+    model.compile(optimizer=Adam(2.0 ** -10), loss="sparse_categorical_crossentropy")  # exact in float32
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "run.keras")
+    loaded = keras.models.load_model(tmp_path / "run.keras")
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), loaded.get_weights()))
+
+
+def test_a_keras_file_whose_loss_scale_state_is_cut_short_is_refused(tmp_path, quiet_float16):
+    import h5py
+    import zipfile
+    from cnnlab.errors import FileFormatError
+
+    model = _model()
+    model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy")
+    model.fit(np.ones((4, 4), np.float32), np.arange(4) % 3, batch_size=4, verbose=0)
+    model.save(tmp_path / "good.keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as src:
+        members = {n: src.read(n) for n in src.namelist()}
+    (tmp_path / "w.h5").write_bytes(members["model.weights.h5"])
+    with h5py.File(tmp_path / "w.h5", "r+") as f:
+        group = f["optimizer/vars"]
+        for key in sorted(group.keys(), key=int)[2:]:
+            del group[key]
+    members["model.weights.h5"] = (tmp_path / "w.h5").read_bytes()
+    with zipfile.ZipFile(tmp_path / "cut.keras", "w") as dst:
+        for n, data in members.items():
+            dst.writestr(n, data)
+    with pytest.raises(FileFormatError, match="LossScaleOptimizer state has 2 variables"):
+        keras.models.load_model(tmp_path / "cut.keras")

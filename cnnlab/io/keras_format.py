@@ -105,7 +105,17 @@ def variable_groups(model, prefix: str = "") -> list[tuple[str, object, list]]:
 
 # ------------------------------------------------------------------ optimizer state
 def optimizer_to_keras(optimizer) -> list[np.ndarray]:
-    """cnnlab optimizer state as Keras 3's variable list: iteration, learning rate, then slots per variable."""
+    """cnnlab optimizer state as Keras 3's variable list: iteration, learning rate, then slots per variable.
+
+    A ``LossScaleOptimizer`` is Keras's list for the wrapper: its own (never advanced) iteration and zero
+    learning rate, ``step_counter``, ``dynamic_scale``, then the inner optimizer's list; Keras also writes the
+    inner list alone under ``optimizer/inner_optimizer`` (see :func:`inner_optimizer_to_keras`).
+    """
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        return [np.asarray(0, dtype=np.int64), np.asarray(0.0, dtype=np.float32),
+                np.asarray(int(optimizer.step_counter), dtype=np.int64),
+                np.asarray(float(optimizer.dynamic_scale), dtype=np.float32), *optimizer_to_keras(inner)]
     state = optimizer.state_dict()
     values = [np.asarray(int(state["iterations"]), dtype=np.int64)]
     if "learning_rate" in state:
@@ -117,6 +127,15 @@ def optimizer_to_keras(optimizer) -> list[np.ndarray]:
     return values
 
 
+def inner_optimizer_to_keras(optimizer) -> list[np.ndarray] | None:
+    """The inner optimizer's list that Keras writes beside a ``LossScaleOptimizer``'s, or None."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    return None if inner is None else optimizer_to_keras(inner)
+
+
+_LOSS_SCALE_HEAD = 4  # the wrapper's iteration, learning rate, step_counter, dynamic_scale
+
+
 def optimizer_from_keras(model, datasets: list, source) -> None:
     """Load Keras's optimizer variables into ``model.optimizer`` (built on the trainable weights).
 
@@ -125,6 +144,30 @@ def optimizer_from_keras(model, datasets: list, source) -> None:
     """
     optimizer = model.optimizer
     optimizer.build([v.value for v in model.trainable_weights])
+    if getattr(optimizer, "inner_optimizer", None) is not None:
+        _loss_scale_from_keras(optimizer, datasets, source)
+        return
+    _load_optimizer_state(optimizer, datasets, source)
+
+
+def _loss_scale_from_keras(optimizer, datasets: list, source) -> None:
+    """The wrapper's scale and counter, then the inner optimizer's variables that follow them."""
+    if len(datasets) < _LOSS_SCALE_HEAD + 1:
+        raise FileFormatError(
+            f"'{source}': the saved LossScaleOptimizer state has {len(datasets)} variables, but needs at least "
+            f"{_LOSS_SCALE_HEAD + 1} (its iteration, learning rate, step_counter and dynamic_scale, then the inner "
+            "optimizer's). It was saved for another optimizer; load with compile=False to skip the optimizer state.")
+    counter = read_scalar(datasets[2], source, "the loss scale's step_counter", integral=True)
+    scale = read_scalar(datasets[3], source, "the loss scale's dynamic_scale", integral=False)
+    _load_optimizer_state(optimizer.inner_optimizer, datasets[_LOSS_SCALE_HEAD:], source)
+    prefix = optimizer._state_prefix()
+    # Through load_state_dict, so a hostile scale or counter gets the optimizer's own checks.
+    optimizer.load_state_dict({**optimizer.inner_optimizer.state_dict(),
+                               f"{prefix}/step_counter": torch.tensor(counter, dtype=torch.int64),
+                               f"{prefix}/dynamic_scale": torch.tensor(scale, dtype=torch.float64)})
+
+
+def _load_optimizer_state(optimizer, datasets: list, source) -> None:
     slots = list(optimizer._slots.items())
     count = len(slots[0][1]) if slots else 0
     n_slots = len(slots) * count
@@ -201,6 +244,12 @@ def _write_weights_h5(model, include_optimizer: bool) -> memoryview:
             group.attrs["name"] = model.optimizer.name
             for i, value in enumerate(optimizer_to_keras(model.optimizer)):
                 group.create_dataset(str(i), data=value)
+            inner = inner_optimizer_to_keras(model.optimizer)
+            if inner is not None:
+                group = f.require_group("optimizer/inner_optimizer/vars")
+                group.attrs["name"] = model.optimizer.inner_optimizer.name
+                for i, value in enumerate(inner):
+                    group.create_dataset(str(i), data=value)
     return buffer.getbuffer()  # a view, not a copy: the file is held once while it is saved
 
 
