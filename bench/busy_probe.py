@@ -6,7 +6,9 @@ steps in its own subprocess, first on a quiet machine, then with one competing C
 governor gives a core away while another process uses it, cnnlab/training/threads.py) and with the
 governor off (``CNNLAB_ADAPTIVE_THREADS=0``), which is how it ran before.
 
-Usage: python bench/busy_probe.py [--model cnn|lenet] [--batch-size 128] [--steps 60]
+Usage: python bench/busy_probe.py [--model cnn|lenet] [--batch-size 128] [--steps 60] [--rounds 3]
+       [--loads quiet,busy]
+Every tool is measured ``--rounds`` times per load, interleaved, and the median is reported.
 Keras/TF runs from ``.venv-compat`` (or ``.venv-bench``) when one exists; it is skipped, and said so, otherwise.
 Prints a table and one ``BENCH_RESULT {json}`` line.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -94,7 +97,13 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure every tool this many times per load, interleaved; the median is reported")
+    parser.add_argument("--loads", default="quiet,busy", help="which machine states to measure: quiet, busy or both")
     args = parser.parse_args(argv)
+    loads = [load.strip() for load in args.loads.split(",") if load.strip()]
+    if not loads or set(loads) - {"quiet", "busy"}:
+        parser.error(f"--loads takes quiet, busy or quiet,busy. Received: --loads={args.loads!r}")
     tools = {"cnnlab": (sys.executable, "cnnlab", {}),
              "cnnlab, governor off": (sys.executable, "cnnlab", {"CNNLAB_ADAPTIVE_THREADS": "0"}),
              "idiomatic PyTorch": (sys.executable, "torch", {})}
@@ -104,19 +113,26 @@ def main(argv=None) -> None:
                                                                  "TF_CPP_MIN_LOG_LEVEL": "3"})
     else:
         print("Keras/TF skipped: no .venv-bench or .venv-compat (make .venv-bench)", file=sys.stderr)
-    results: dict[str, dict[str, float | None]] = {}
-    for load in ("quiet", "busy"):
+    rounds: dict[str, dict[str, list[float]]] = {name: {load: [] for load in loads} for name in tools}
+    for load in loads:
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "busy" else None
         try:
-            for name, (python, tool, env) in tools.items():
-                results.setdefault(name, {})[load] = _run(python, tool, args, env)
-                print(f"{args.model} b{args.batch_size} {load:5s} {name:22s} {results[name][load]} ms/step",
-                      flush=True)
+            # Interleaved rounds: a machine whose speed drifts (a shared VM) moves every tool alike.
+            for i in range(args.rounds):
+                for name, (python, tool, env) in tools.items():
+                    value = _run(python, tool, args, env)
+                    if value is not None:
+                        rounds[name][load].append(value)
+                    print(f"{args.model} b{args.batch_size} {load:5s} round {i + 1} {name:22s} {value} ms/step",
+                          flush=True)
         finally:
             if hog is not None:
                 hog.kill()
+    results = {name: {load: (statistics.median(values) if values else None) for load, values in per_load.items()}
+               for name, per_load in rounds.items()}
     keras_busy = results.get("Keras 3 / TensorFlow", {}).get("busy")
-    print("\n| tool | quiet ms/step | busy ms/step | busy/quiet | Keras/TF busy ÷ tool busy |")
+    print(f"\n| tool | quiet ms/step | busy ms/step | busy/quiet | Keras/TF busy ÷ tool busy |  (median of "
+          f"{args.rounds})")
     print("| --- | --- | --- | --- | --- |")
     for name, row in results.items():
         quiet, busy = row.get("quiet"), row.get("busy")
@@ -124,7 +140,8 @@ def main(argv=None) -> None:
         speedup = f"{keras_busy / busy:.2f}x" if keras_busy and busy else "-"
         print(f"| {name} | {quiet} | {busy} | {slowdown} | {speedup} |")
     print("BENCH_RESULT " + json.dumps({"probe": "busy", "model": args.model, "batch_size": args.batch_size,
-                                        "threads": args.threads, "results": results}))
+                                        "threads": args.threads, "steps": args.steps, "rounds": rounds,
+                                        "results": results}))
 
 
 if __name__ == "__main__":

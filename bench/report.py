@@ -98,6 +98,13 @@ def markdown(result: Mapping) -> str:
         parts.append(f"- fit overhead: fit {overhead['fit_seconds']:.2f} s vs bare loop {overhead['bare_seconds']:.2f} s "
                      f"({overhead['samples']} samples, batch {overhead['batch_size']}, best of "
                      f"{len(overhead['fit_runs'])}): {overhead['overhead']:+.1%}")
+    busy = result.get("busy")
+    if busy and "error" not in busy:
+        parts.append("- busy machine, two-conv CNN b128, ms/step quiet -> beside one CPU-bound process (median of "
+                     "interleaved rounds): " + "; ".join(
+                         f"{name} {_ms(row.get('quiet'))} -> {_ms(row.get('busy'))}" for name, row in busy.items()))
+    elif busy:
+        parts.append(f"- busy machine: failed ({busy['error'].splitlines()[-1]})")
     scale = result.get("scale")
     if scale:
         parts.append("- cnnlab s/epoch vs samples (b128): " + ", ".join(
@@ -109,6 +116,10 @@ def markdown(result: Mapping) -> str:
     if result.get("not_run"):
         parts += ["", "Not run: " + "; ".join(result["not_run"]) + "."]
     return "\n".join(parts) + "\n"
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def chart(result: Mapping, path: Path) -> None:

@@ -40,9 +40,11 @@ TIME90_TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf")
 # What each mode runs. Full: the work; quick: one epoch of fewer configs (< 5 minutes).
 PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
-             "time90": True, "overhead": True, "scale": True},
+             "time90": True, "overhead": True, "scale": True,
+             "busy": ["--rounds", "3", "--steps", "60"]},
     "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
-              "time90": False, "overhead": True, "scale": False, "skip": (FP16,)},
+              "time90": False, "overhead": True, "scale": False, "skip": (FP16,),
+              "busy": ["--rounds", "1", "--steps", "40", "--loads", "busy"]},
 }
 
 
@@ -158,6 +160,11 @@ def main(argv=None) -> None:
             epochs, samples = (1, FP16_CPU_SAMPLES) if on_cpu else (plan["epochs"], args.samples)
             label = f"{FP16} {model} b{batch} x{epochs} epochs" + (f" on {samples} samples (CPU)" if on_cpu else "")
             result["runs"].append(run_process(label, train_args(FP16, model, batch, epochs, 0, samples), FP16, log))
+        if "cnnlab" in run_tools and plan.get("busy"):
+            # Beside one CPU-bound process: cnnlab, Keras/TF and the PyTorch loop, each in its own subprocess.
+            busy = run_process("busy machine: two-conv CNN b128 beside a CPU-bound process",
+                               ["bench/busy_probe.py", *plan["busy"]], "cnnlab", log)
+            result["busy"] = busy if "error" in busy else busy["results"]
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:

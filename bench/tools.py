@@ -26,6 +26,9 @@ TRAIN_FLOPS_PER_MAC = 6  # forward 1x + backward 2x the forward MACs, 2 FLOPs (m
 # Targets of issue 6: (figure, peer) -> minimum speed-up of cnnlab (or maximum, where noted).
 TRAIN_TARGETS = {("cnn", "keras-tf"): 2.0, ("cnn", "torch"): 1.5, ("lenet", "keras-tf"): 4.0, ("lenet", "torch"): 2.0}
 PREDICT_TARGETS = {"keras-tf": 2.5, "torch": 1.3}
+BUSY_TARGETS = {"keras-tf": 1.5}
+# bench/busy_probe.py's names for the tools whose busy figures the ratio table compares
+BUSY_TOOLS = {"cnnlab": "cnnlab", "keras-tf": "Keras 3 / TensorFlow", "torch": "idiomatic PyTorch"}
 RSS_TARGET = 0.6  # cnnlab peak RSS during fit / Keras-TF's, at most
 ACCURACY_POINTS = 0.5  # |cnnlab - peer| test accuracy, in percentage points, at most
 EFFICIENCY_TARGET = 0.60  # achieved training GFLOP/s / measured matmul peak, at least (two-conv CNN, batch 128)
@@ -133,9 +136,27 @@ def ratio_rows(result: Mapping) -> list[dict]:
         value = overhead["overhead"]
         rows.append(_row("fit overhead over a bare loop", "bare loop", overhead["fit_seconds"],
                          overhead["bare_seconds"], value, f"< {OVERHEAD_TARGET:.0%}", value < OVERHEAD_TARGET))
+    rows.extend(busy_rows(result.get("busy")))
     time90 = result.get("time_to_90", {})
     rows.extend(_time90_rows(time90, "cnnlab"))
     rows.extend(_opt_in_rows(runs, time90))
+    return rows
+
+
+def busy_rows(busy: Mapping | None) -> list[dict]:
+    """The two-conv CNN b128 beside one CPU-bound process (bench/busy_probe.py): ms/step against each peer."""
+    if not busy or "error" in busy:
+        return []
+    ours = busy.get(BUSY_TOOLS["cnnlab"], {}).get("busy")
+    rows = []
+    for peer in ("keras-tf", "torch"):
+        theirs = busy.get(BUSY_TOOLS[peer], {}).get("busy")
+        if ours is None or theirs is None:
+            continue
+        speed = theirs / ours
+        target = BUSY_TARGETS.get(peer)
+        rows.append(_row("busy machine: train ms/step, two-conv CNN b128 beside a CPU-bound process", peer, ours,
+                         theirs, speed, f">= {target}x" if target else "-", None if target is None else speed >= target))
     return rows
 
 

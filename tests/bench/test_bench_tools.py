@@ -411,3 +411,18 @@ def test_seed_spread_covers_every_config_run_with_several_seeds():
     lenet = spread["cnnlab lenet b32"]
     assert lenet["accuracies"] == [0.83, 0.85] and lenet["mean"] == pytest.approx(0.84)
     assert lenet["max"] - lenet["min"] == pytest.approx(0.02)
+
+
+def test_busy_rows_compare_cnnlab_with_keras_against_the_target_and_torch_without():
+    busy = {"cnnlab": {"quiet": 17.0, "busy": 30.0}, "Keras 3 / TensorFlow": {"quiet": 25.0, "busy": 48.0},
+            "idiomatic PyTorch": {"quiet": 19.0, "busy": 140.0}, "cnnlab, governor off": {"busy": 96.0}}
+    rows = {row["peer"]: row for row in tools.ratio_rows({"runs": [], "busy": busy})}
+    assert rows["keras-tf"]["ratio"] == pytest.approx(48.0 / 30.0) and rows["keras-tf"]["met"] is True
+    assert rows["torch"]["ratio"] == pytest.approx(140.0 / 30.0) and rows["torch"]["met"] is None
+    busy["Keras 3 / TensorFlow"]["busy"] = 40.0  # 1.33x: short of 1.5x
+    assert [r["met"] for r in tools.ratio_rows({"runs": [], "busy": busy}) if r["peer"] == "keras-tf"] == [False]
+
+
+def test_a_failed_or_missing_busy_probe_adds_no_row():
+    assert tools.ratio_rows({"runs": [], "busy": {"error": "boom"}}) == []
+    assert tools.ratio_rows({"runs": [], "busy": {"cnnlab": {"busy": None}}}) == []
