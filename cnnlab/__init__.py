@@ -8,6 +8,7 @@ from cnnlab._version import __version__
 
 from cnnlab import (  # noqa: E402
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -40,7 +41,7 @@ keras = install_keras_alias(__name__)  # `tf.keras.layers`, `from cnnlab.keras i
 
 __all__ = [
     *_TF_EXPORTS,  # the tf facade, less the names that would hide Python built-ins (tf.print, tf.range...)
-    "Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
+    "Input", "Model", "Sequential", "Variable", "activations", "applications", "backend", "callbacks", "constraints", "datasets", "distribute", "errors",
     "initializers", "inspect", "keras", "layers", "load_model", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random", "regularizers",
     "saving", "utils", "__version__",
 ]

@@ -240,9 +240,10 @@ class Layer(nn.Module, metaclass=_LayerMeta):
             raise ArgumentTypeError(
                 f"{type(self).__name__}() got an unexpected keyword argument '{key}'. Received: {key}={kwargs[key]!r}"
             )
-        if name is not None and (not isinstance(name, str) or not name or "/" in name or "." in name):
+        # Keras refuses only '/' (a path separator in weight files); '.' is allowed (mobilenet_1.00_224).
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(
-                f"{type(self).__name__}: name must be a non-empty string without '/' or '.'. Received: name={name!r}"
+                f"{type(self).__name__}: name must be a non-empty string without '/'. Received: name={name!r}"
             )
         self.name = name or unique_name(self._default_name())
         self._trainable = bool(trainable)

@@ -82,8 +82,10 @@ class Functional(Model):
         return pairs
 
     def _free_module_key(self, name: str) -> str:
-        """``name``, or a variant of it when it is taken by an attribute of the model (an Input named "inputs")."""
-        key = name
+        """``name``, or a variant of it when it is taken by an attribute of the model (an Input named "inputs").
+
+        torch refuses '.' in submodule keys, which Keras allows in names (``mobilenet_1.00_224``)."""
+        key = name.replace(".", "_")
         while hasattr(type(self), key) or key in self.__dict__ or key in self._modules:
             key += "_"
         return key

@@ -79,7 +79,10 @@ class Sequential(Model):
                               "layer names must be unique. Give it another name=.")
         self._stack.append(layer)
         self._layer_names.add(layer.name)
-        self.add_module(layer.name, layer)
+        key = layer.name.replace(".", "_")  # torch refuses '.' in submodule keys; Keras allows it in names
+        while key in self._modules:
+            key += "_"
+        self.add_module(key, layer)
         if self._input_layer is None and len(self._stack) == 1 and _known_input_shape(layer) is not None:
             self._start_graph(InputLayer(batch_shape=_known_input_shape(layer)))
         elif self._graph_output is not None:
@@ -91,7 +94,7 @@ class Sequential(Model):
             raise ConfigError(f"Sequential '{self.name}' has no layers to pop. Add a layer first: model.add(layer).")
         layer = self._stack.pop()
         self._layer_names.discard(layer.name)
-        delattr(self, layer.name)
+        delattr(self, next(key for key, module in self._modules.items() if module is layer))
         if self._graph_output is not None:
             # The popped layer's call in this graph read the new last output; reuse it so that
             # the remaining layers' .output stay in this model's graph.

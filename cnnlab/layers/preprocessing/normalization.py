@@ -12,6 +12,10 @@ from cnnlab.errors import ConfigError, DataError, ShapeError
 from cnnlab.layers.base import Layer
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class Rescaling(Layer):
     """Multiply inputs by ``scale`` and add ``offset``: ``Rescaling(1/255)`` maps 0..255 to 0..1.
 
@@ -30,12 +34,22 @@ class Rescaling(Layer):
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("scale", scale), ("offset", offset)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"Rescaling '{self.name}': {arg} must be a number. Received: {arg}={value!r}")
-        self.scale, self.offset = float(scale), float(offset)
+            if not (_is_number(value) or (isinstance(value, (list, tuple)) and value
+                                          and all(_is_number(v) for v in value))):
+                raise ConfigError(f"Rescaling '{self.name}': {arg} must be a number or a list of numbers (one per "
+                                  f"channel). Received: {arg}={value!r}")
+        # A list is one factor per channel, as Keras allows (EfficientNet's ImageNet input scaling).
+        self.scale = float(scale) if _is_number(scale) else [float(v) for v in scale]
+        self.offset = float(offset) if _is_number(offset) else [float(v) for v in offset]
 
     def call(self, inputs):
-        return inputs * self.scale + self.offset if self.offset else inputs * self.scale
+        scale, offset = self._per_channel(self.scale, inputs), self._per_channel(self.offset, inputs)
+        return inputs * scale + offset if self.offset else inputs * scale
+
+    @staticmethod
+    def _per_channel(value, inputs):
+        # Channels last: a list lines up with the last axis (cnnlab has no global channels_first setting).
+        return torch.tensor(value, dtype=inputs.dtype, device=inputs.device) if isinstance(value, list) else value
 
     def compute_output_shape(self, input_shape):
         return input_shape
