@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export KMP_WARNINGS := 0
 
-.PHONY: demo test test-slow compat setup data clean
+.PHONY: demo test test-slow compat setup data browser clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,18 @@ data:
 		|| echo "note: could not install dataset-fashion-mnist with apt; cnnlab will try other sources"; \
 	fi
 
+# Debian's Chromium for the lab's browser tests (tests/lab/test_browser.py), installed like the dataset: where
+# apt is available; elsewhere those tests skip and say how to install a browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ -z "$$CNNLAB_CHROMIUM" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: could not install chromium with apt; the lab's browser tests will skip"; \
+	fi
+
 demo: $(STAMP) data
 	$(PY) examples/fashion_mnist_cnn.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 test-slow: $(STAMP) data

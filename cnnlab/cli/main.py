@@ -12,10 +12,10 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from cnnlab.cli import compare, datasets, evaluate, inspect_cmd, launch, predict, summary, train
+from cnnlab.cli import compare, datasets, evaluate, inspect_cmd, lab, launch, predict, summary, train
 
 VERBS = {"train": train, "evaluate": evaluate, "predict": predict, "summary": summary, "inspect": inspect_cmd,
-         "datasets": datasets, "compare": compare, "launch": launch}
+         "datasets": datasets, "compare": compare, "launch": launch, "lab": lab}
 USAGE_ERROR = 2  # argparse's exit status for a bad command line
 FAILURE = 1
 INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C

@@ -1,0 +1,227 @@
+// Train page: the training form, start/pause/stop, and live curves fed by the server-sent event stream
+// (per batch and per epoch) with progress and time left. One training runs at a time per lab; a second
+// request is answered 409 and its message is shown as is.
+import { ApiError, events, get, post } from "../api.js";
+import { LineChart } from "../charts.js";
+import { clear, duration, errorBox, fmt, h } from "../dom.js";
+
+const ACTIVE = new Set(["starting", "running", "paused", "stopping"]);
+
+function select(name, values, value, label) {
+  return h("label", { class: "field" }, label,
+    h("select", { name, id: `f-${name}` }, values.map((v) => h("option", { value: v, selected: v === value }, v))));
+}
+
+function number(name, value, label, attrs = {}) {
+  return h("label", { class: "field" }, label,
+    h("input", { name, id: `f-${name}`, type: "number", value: value ?? "", ...attrs }));
+}
+
+function form(options) {
+  const d = options.defaults || {};
+  return h("form", { id: "train-form", onsubmit: (e) => e.preventDefault() },
+    h("div", { class: "form-grid" },
+      select("model", options.models, options.model, "model"),
+      select("data", options.datasets, options.data, "data"),
+      select("optimizer", options.optimizers, d.optimizer, "optimizer"),
+      number("learning_rate", d.learning_rate, "learning rate", { step: "any", min: "0", placeholder: "optimizer default" }),
+      number("batch_size", d.batch_size, "batch size", { min: "1", step: "1" }),
+      number("epochs", d.epochs, "epochs", { min: "1", step: "1" }),
+      select("regularization", options.regularization, d.regularization, "regularisation"),
+      select("augmentation", options.augmentation, d.augmentation, "augmentation"),
+      number("val_split", d.val_split, "validation split", { min: "0", max: "0.9", step: "0.05" }),
+      number("limit", d.limit, "limit (images)", { min: "1", step: "1", placeholder: "all" }),
+      number("seed", d.seed, "seed", { step: "1" }),
+      h("label", { class: "field" }, "run name", h("input", { name: "name", id: "f-name", placeholder: "automatic" }))));
+}
+
+function formBody(formEl) {
+  const body = {};
+  for (const el of formEl.elements) {
+    if (!el.name || el.value === "") continue;
+    body[el.name] = el.type === "number" ? Number(el.value) : el.value;
+  }
+  return body;
+}
+
+// The two families of curves the user reads: losses, and everything else (accuracy, ...).
+function splitNames(names) {
+  const losses = names.filter((n) => n.endsWith("loss"));
+  return [losses, names.filter((n) => !n.endsWith("loss"))];
+}
+
+class Curves {
+  constructor(root) {
+    this.root = root;
+    this.charts = {};
+    this.run = undefined;
+  }
+
+  chart(id, title, names, xLabel) {
+    if (!this.charts[id]) {
+      const holder = h("div", { class: "chart", id: `chart-${id}`, "data-points": "0" });
+      this.root.querySelector(`#slot-${id}`).replaceChildren(h("h3", {}, title), holder);
+      this.charts[id] = new LineChart(holder, names, {
+        xLabel, height: 220, dashed: names.filter((n) => n.startsWith("val_")),
+      });
+    }
+    return this.charts[id];
+  }
+
+  reset() {
+    for (const c of Object.values(this.charts)) c.destroy();
+    this.charts = {};
+    for (const id of ["batch", "epoch-loss", "epoch-metric"]) {
+      this.root.querySelector(`#slot-${id}`).replaceChildren(
+        h("p", { class: "muted" }, id === "batch" ? "Per-batch curves appear when a training runs." : ""));
+    }
+  }
+
+  batch(ev) {
+    const names = Object.keys(ev.logs || {});
+    if (!names.length) return;
+    const c = this.chart("batch", "Per batch (training)", names, "batch");
+    const x = (ev.epoch - 1) * (ev.batches || 0) + ev.batch;
+    c.append(x, ev.logs);
+    c.container.dataset.points = String(c.length);
+  }
+
+  history(history) {
+    const names = Object.keys(history || {}).filter((n) => Array.isArray(history[n]) && n !== "epoch");
+    if (!names.length) return;
+    const epochs = history[names[0]].map((_, i) => i + 1);
+    const [losses, metrics] = splitNames(names);
+    if (losses.length) {
+      const c = this.chart("epoch-loss", "Loss per epoch", losses, "epoch");
+      c.set(epochs, history);
+      c.container.dataset.points = String(c.length);
+    }
+    if (metrics.length) {
+      const c = this.chart("epoch-metric", "Metrics per epoch", metrics, "epoch");
+      c.set(epochs, history);
+      c.container.dataset.points = String(c.length);
+    }
+  }
+
+  destroy() { for (const c of Object.values(this.charts)) c.destroy(); }
+}
+
+export async function mount(section, ctx) {
+  const options = await get("/api/train/options");
+  const formEl = form(options);
+  const message = h("div", { id: "train-message", role: "status" });
+  const startBtn = h("button", { type: "button", id: "start" }, "Start training");
+  const pauseBtn = h("button", { type: "button", id: "pause", class: "secondary", disabled: true }, "Pause");
+  const stopBtn = h("button", { type: "button", id: "stop", class: "secondary", disabled: true }, "Stop");
+  const pill = h("span", { class: "pill", id: "train-state" }, "idle");
+  const bar = h("div", {});
+  const line = h("div", { class: "status-line", id: "train-progress" });
+  const curves = h("div", { class: "grid two" },
+    h("div", { class: "card chart-card", id: "slot-batch", style: { gridColumn: "1 / -1" } }),
+    h("div", { class: "card chart-card", id: "slot-epoch-loss" }),
+    h("div", { class: "card chart-card", id: "slot-epoch-metric" }));
+  const result = h("div", { id: "train-result" });
+
+  section.append(
+    h("div", { class: "grid side" },
+      h("div", { class: "card" },
+        h("h1", {}, "Train"),
+        formEl,
+        h("div", { class: "row", style: { marginTop: "0.8rem" } }, startBtn, pauseBtn, stopBtn),
+        h("p", { class: "muted small" }, "One training at a time in this lab. Each training writes a run folder ",
+          "(model.cnnlab with the best epoch, history.csv, report.html, TensorBoard events)."),
+        message),
+      h("div", { class: "stack" },
+        h("div", { class: "card" },
+          h("div", { class: "row" }, h("b", {}, "Status"), pill, h("span", { id: "train-run", class: "muted" })),
+          h("div", { class: "progress", style: { margin: "0.5rem 0" } }, bar),
+          line, result),
+        curves)));
+
+  const plots = new Curves(curves);
+  plots.reset();
+  let state = "idle";
+  let epochs = 0;
+
+  function progress(epoch, epochs, batch, batches, elapsed, eta) {
+    const done = epochs ? ((Math.max(epoch, 1) - 1) + (batches ? batch / batches : 0)) / epochs : 0;
+    bar.style.width = `${Math.min(100, Math.max(0, done * 100)).toFixed(1)}%`;
+    clear(line,
+      h("span", {}, "epoch ", h("b", {}, `${epoch || 0}/${epochs || 0}`)),
+      h("span", {}, "batch ", h("b", {}, `${batch || 0}/${batches || 0}`)),
+      h("span", {}, "elapsed ", h("b", {}, duration(elapsed))),
+      h("span", {}, "time left ", h("b", { id: "eta" }, ACTIVE.has(state) ? duration(eta) : "–")));
+  }
+
+  function showStatus(s) {
+    if (s.run !== plots.run && ACTIVE.has(s.state)) {
+      // A new training: its curves replace the previous one's.
+      if (plots.run !== undefined) plots.reset();
+      plots.run = s.run;
+    } else if (plots.run === undefined) {
+      plots.run = s.run;
+    }
+    const was = state;
+    state = s.state;
+    pill.textContent = s.state;
+    pill.className = `pill ${s.state}`;
+    section.querySelector("#train-run").textContent = s.run ? `run ${s.run}` : "";
+    pauseBtn.disabled = !(s.state === "running" || s.state === "paused");
+    pauseBtn.textContent = s.state === "paused" ? "Resume" : "Pause";
+    stopBtn.disabled = !(s.state === "running" || s.state === "paused" || s.state === "starting");
+    epochs = s.epochs || epochs;
+    progress(s.epoch, s.epochs, s.batch, s.batches, s.elapsed_s, s.eta_s);
+    if (s.history) plots.history(s.history);
+    clear(result);
+    if (s.state === "failed" && s.error) result.append(errorBox(s.error));
+    if (s.test) {
+      result.append(h("p", {}, "Test set: ", Object.entries(s.test).map(([k, v]) => `${k} ${fmt(v)}`).join(" · ")));
+    }
+    if (ACTIVE.has(was) && !ACTIVE.has(s.state)) {
+      const busy = message.querySelector("#busy-message");
+      if (busy) busy.remove();
+      if (ctx.refreshInfo) ctx.refreshInfo();
+    }
+  }
+
+  const stream = events("/api/train/events");
+  stream.addEventListener("status", (e) => showStatus(JSON.parse(e.data)));
+  stream.addEventListener("batch", (e) => {
+    const ev = JSON.parse(e.data);
+    plots.batch(ev);
+    progress(ev.epoch, epochs, ev.batch, ev.batches, ev.elapsed_s, ev.eta_s);
+  });
+  stream.addEventListener("epoch", (e) => {
+    const ev = JSON.parse(e.data);
+    epochs = ev.epochs || epochs;
+    plots.history(ev.history);
+  });
+  stream.addEventListener("error", () => {
+    // EventSource reconnects by itself; say so only if it stays down.
+    if (stream.readyState === EventSource.CLOSED) message.replaceChildren(errorBox("The live stream closed; reload the page."));
+  });
+
+  async function act(path, body) {
+    clear(message);
+    try {
+      showStatus(await post(path, body));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        clear(message, h("div", { class: "notice", id: "busy-message" }, err.message));
+      } else {
+        clear(message, errorBox(err));
+      }
+    }
+  }
+  startBtn.addEventListener("click", () => {
+    if (!formEl.reportValidity()) return;
+    act("/api/train", formBody(formEl));
+  });
+  pauseBtn.addEventListener("click", () => act(state === "paused" ? "/api/train/resume" : "/api/train/pause"));
+  stopBtn.addEventListener("click", () => act("/api/train/stop"));
+
+  return () => {
+    stream.close();
+    plots.destroy();
+  };
+}
