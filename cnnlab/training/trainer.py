@@ -21,6 +21,7 @@ from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
 from cnnlab.training.progress import logs_to_floats
+from cnnlab.training.jit import CompiledForward
 from cnnlab.training.threads import GOVERNOR
 from cnnlab.eager import plain_outputs
 from cnnlab.layers.base import has_added_losses, metric_attribute_count, metric_attributes
@@ -69,9 +70,10 @@ class Trainer:
                 outputs a list of lists or a dict by output name (a flat list applies to every output).
             loss_weights: weights of the per-output losses (list or dict).
             weighted_metrics: metrics that also use ``sample_weight``/``class_weight``.
-            jit_compile: ``True`` runs the forward pass through ``torch.compile``; ``"auto"`` (Keras 3's
-                default) and ``False`` run eagerly: on the CPU the compiled two-conv CNN step measured twice as
-                slow as cnnlab's eager kernels (bench/README.md), so nothing is compiled unless asked for.
+            jit_compile: ``True`` runs the forward pass (and so its backward) through ``torch.compile``, and
+                warns once if a compiled step measures slower than an eager one; ``"auto"`` (Keras 3's
+                default) and ``False`` run eagerly: on the CPU, compiled steps of the benchmarked CNNs measured
+                slower than cnnlab's eager kernels (bench/compile_probe.py), so nothing is compiled unless asked.
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (default: CUDA when available).
             auto_scale_loss: under the ``mixed_float16`` policy, wrap the optimizer in a
                 ``LossScaleOptimizer`` (Keras 3's default, True).
@@ -283,7 +285,7 @@ class Trainer:
         forward = self
         if self._jit:
             if self._compiled_forward is None:
-                self._compiled_forward = torch.compile(self)
+                self._compiled_forward = CompiledForward(self)
             forward = self._compiled_forward
         if training and self._autocast_dtype is not None:
             with torch.autocast(self.device.type, dtype=self._autocast_dtype):
