@@ -34,7 +34,7 @@ class CompiledForward:
     def __init__(self, module: torch.nn.Module, compiler: Callable | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self._module = module
-        self._compiled = (compiler or torch.compile)(module)
+        self._compiled = compiler(module) if compiler else torch.compile(module, mode=compile_mode(_device_of(module)))
         self._clock = clock
         self._calls = 0
         self._times: dict[str, list[float]] = {"compiled": [], "eager": []}
@@ -85,6 +85,13 @@ class CompiledForward:
                 f"{eager * 1e3:.2f} ms eager ({self.ratio:.1f}x) on this {device.upper()} "
                 f"({_capability(device)}), after the time spent compiling. cnnlab keeps compiling as asked; "
                 "compile with jit_compile=False (or 'auto', which compiles nothing on a CPU) to train faster.")
+
+
+def compile_mode(device: str) -> str | None:
+    """``torch.compile``'s mode for a model on ``device``: on CUDA, ``"reduce-overhead"`` replays each step as
+    a CUDA graph (one launch instead of one per kernel, which is what small models wait on); elsewhere the
+    default mode (CUDA graphs do not exist on a CPU)."""
+    return "reduce-overhead" if device == "cuda" else None
 
 
 def _device_of(module: torch.nn.Module) -> str:

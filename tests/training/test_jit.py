@@ -89,7 +89,7 @@ def test_inference_calls_are_compiled_and_not_timed():
 def test_fit_with_jit_compile_uses_the_guard(monkeypatch):
     seen = []
 
-    def fake_compile(module):
+    def fake_compile(module, mode=None):
         seen.append(module)
         return module  # eager stands in for compiled: equal times, no warning
 
@@ -102,3 +102,16 @@ def test_fit_with_jit_compile_uses_the_guard(monkeypatch):
         model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert seen == [model] and isinstance(model._compiled_forward, CompiledForward)
     assert model._compiled_forward.checked and "_compiled_forward" not in model._modules
+
+
+@pytest.mark.parametrize("device, mode", [("cuda", "reduce-overhead"), ("cpu", None), ("mps", None)])
+def test_cuda_steps_compile_into_cuda_graphs(device, mode):
+    assert jit.compile_mode(device) == mode
+
+
+def test_the_default_compiler_is_torch_compile_in_the_mode_of_the_device(monkeypatch):
+    asked = []
+    monkeypatch.setattr(jit.torch, "compile", lambda module, mode=None: asked.append(mode) or module)
+    model = cnnlab.Sequential([layers.Input((4,)), layers.Dense(3)])
+    CompiledForward(model)
+    assert asked == [None]  # a CPU model: inductor's default mode
