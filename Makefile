@@ -38,6 +38,11 @@ demo: $(STAMP) data
 test: $(STAMP) browser
 	$(PY) -m pytest
 
+# Regenerate the lab's screenshots in docs/images (a real server and Chromium; ~1 minute).
+.PHONY: lab-screenshots
+lab-screenshots: $(STAMP) browser
+	OMP_NUM_THREADS=1 $(PY) scripts/lab_screenshots.py --out docs/images
+
 test-slow: $(STAMP) data
 	$(PY) -m pytest -m slow
 
@@ -74,7 +79,22 @@ $(BENCH_STAMP): pyproject.toml requirements/constraints.txt
 	$(BENCH_VENV)/bin/python -m pip install -q -c requirements/constraints.txt tensorflow-cpu==2.21.0 keras==3.15.1
 	touch $(BENCH_STAMP)
 
+# torchvision for bench/apps_probe.py only (predict images/s of MobileNetV2/ResNet50): it needs torch 2.14.1,
+# which cannot live beside cnnlab's torch. About 5.5 GB; where it cannot be made, the probe skips torchvision.
+TV_VENV := .venv-tv
+TV_STAMP := $(TV_VENV)/.installed
+
+.PHONY: venv-tv
+$(TV_STAMP):
+	$(PYTHON) -m venv $(TV_VENV)
+	$(TV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TV_VENV)/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	touch $(TV_STAMP)
+
+venv-tv: $(TV_STAMP)
+
 bench: $(BENCH_STAMP) data
+	-$(MAKE) --no-print-directory venv-tv
 	$(BENCH_VENV)/bin/python bench/run.py --mode full --update-readme
 
 bench-quick: $(BENCH_STAMP) data

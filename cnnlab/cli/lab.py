@@ -60,6 +60,23 @@ def url_of(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/?token={token}"
 
 
+def opened(lab) -> str:
+    """One line saying what the lab opened, so a wrong path or a missing --data shows before the browser does."""
+    import os
+
+    parts = []
+    model = lab.model_brief()
+    if model:
+        parts.append(f"model {model['name']} ({model['params']:,} parameters"
+                     + (f", run {model['run']})" if model["run"] else ")"))
+    else:
+        parts.append("no model yet (train one on the Train page)")
+    data = lab.data_brief()
+    parts.append(f"data {data['name']}" if data else "no dataset (add --data NAME for test images and Mistakes)")
+    parts.append(f"run folders in {os.path.relpath(lab.runs_dir)}/")
+    return "opened: " + "; ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -80,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(source, allowed_hosts=[args.host], port_getter=lambda: port)
     warm_up()  # before the URL: the first training must not stall the page (cnnlab.lab.training.warm_up)
     url = url_of(args.host, port, app.state.token)
-    print(f"cnnlab lab: {url}\n(Ctrl-C stops it; the token in the URL is the key to the lab: do not share it)",
-          flush=True)
+    print(f"cnnlab lab: {url}\n{opened(app.state.lab)}\n"
+          "(Ctrl-C stops it; the token in the URL is the key to the lab: do not share it)", flush=True)
     if not args.no_browser:
         import webbrowser
 

@@ -80,15 +80,22 @@ def image_png(values: np.ndarray, scale: int = 1, low: float | None = None, high
     return buffer.getvalue()
 
 
-def overlay_png(image: np.ndarray, heat: np.ndarray, scale: int = 1, alpha: float = 0.45) -> bytes:
-    """The input image in grey with ``heat`` (0..1, same h, w) in the 'jet' colours over it."""
+def overlay_png(image: np.ndarray, heat: np.ndarray, scale: int = 1, alpha: float = 0.5,
+                colormap: str = "jet") -> bytes:
+    """The input image in grey with ``heat`` (0..1, same h, w) blended over it in ``colormap``'s colours,
+    both enlarged ``scale`` times smoothly (bicubic): a heat map is a coarse estimate, and blocks would
+    suggest a precision it does not have (the page shows the exact pixels beside it)."""
     import matplotlib
+    from PIL import Image
 
     base = np.asarray(image, dtype=np.float32)
     grey = base.mean(axis=-1) if base.ndim == 3 else base
     grey = (grey - grey.min()) / (grey.max() - grey.min() or 1.0)
-    heat = np.asarray(heat, dtype=np.float32)
+    heat = np.nan_to_num(np.asarray(heat, dtype=np.float32))
     heat = (heat - heat.min()) / (heat.max() - heat.min() or 1.0)
-    colours = matplotlib.colormaps["jet"](heat)[..., :3]
+    size = (grey.shape[1] * scale, grey.shape[0] * scale)
+    grey = np.clip(np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BICUBIC)), 0.0, 1.0)
+    heat = np.clip(np.asarray(Image.fromarray(heat, mode="F").resize(size, Image.Resampling.BICUBIC)), 0.0, 1.0)
+    colours = matplotlib.colormaps[colormap](heat)[..., :3]
     mixed = (1 - alpha) * grey[..., None] + alpha * colours
-    return image_png(mixed, scale=scale, low=0.0, high=1.0)
+    return image_png(mixed, scale=1, low=0.0, high=1.0)

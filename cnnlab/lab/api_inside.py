@@ -287,7 +287,8 @@ def conv_arithmetic(request):
     output = float(layer.activation(torch.tensor([pre], dtype=torch.float32))[0]) if layer.activation else pre
     inside = lambda v, n: v if 0 <= v < n else None  # noqa: E731  None marks a padding row/column
     return json_response({
-        "layer": name, "y": y, "x": x, "filter": f, "input_shape": list(inp.shape),
+        "layer": name, "y": y, "x": x, "filter": f, "input_layer": _input_layer(lab, record, name),
+        "input_shape": list(inp.shape),
         "kernel_size": [kh, kw], "strides": [sh, sw], "dilation_rate": [dh, dw], "padding": layer.padding,
         "window": {"top": rows[0], "left": cols[0], "rows": [inside(r, inp.shape[0]) for r in rows],
                    "cols": [inside(c, inp.shape[1]) for c in cols]},
@@ -295,6 +296,32 @@ def conv_arithmetic(request):
         "sum": total, "bias": bias, "pre_activation": pre,
         "activation": activation if isinstance(activation, str) else repr(activation), "output": output,
         "model_output": float(out[y, x, f])})
+
+
+def _input_layer(lab, record: dict, name: str) -> str:
+    """The name of the layer whose output ``name`` reads: from the model's graph, else the layer before it."""
+    if name not in record.setdefault("input_layers", {}):
+        from cnnlab.inspect.diagram_graph import diagram_graph
+
+        found = None
+        try:
+            with lab.lock:
+                edges = diagram_graph(lab.require_model()).edges
+            found = next((_edge_end(e, 0) for e in edges if _edge_end(e, 1) == name), None)
+        except Exception:  # noqa: BLE001  a graph the diagram cannot draw still has its arithmetic
+            found = None
+        if found is None:
+            names = [layer.name for layer in record["layers"]]
+            at = names.index(name)
+            found = names[at - 1] if at > 0 else "input_layer"
+        record["input_layers"][name] = found
+    return record["input_layers"][name]
+
+
+def _edge_end(edge, end: int) -> str:
+    if isinstance(edge, dict):
+        return edge["from" if end == 0 else "to"]
+    return edge[end]
 
 
 def routes() -> list[Route]:

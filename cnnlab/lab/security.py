@@ -64,7 +64,7 @@ def _hostname(host: str) -> str:
 
 
 class GuardMiddleware:
-    """ASGI middleware refusing (403, JSON) any HTTP request without the token, a local Host and a same Origin.
+    """ASGI middleware refusing (403: JSON, or a short HTML page for browsers) any HTTP request without the token, a local Host and a same Origin.
 
     Args:
         app: the ASGI app behind the guard.
@@ -87,7 +87,10 @@ class GuardMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         refusal, from_query = self._refusal(scope, headers)
         if refusal:
-            await _send_json(send, 403, {"error": refusal, "type": "Forbidden"})
+            if "text/html" in headers.get("accept", ""):  # a browser opening a page: a page it can show
+                await _send_html(send, 403, refusal)
+            else:
+                await _send_json(send, 403, {"error": refusal, "type": "Forbidden"})
             return
         set_cookie = from_query and scope.get("path") == "/"
 
@@ -132,6 +135,32 @@ async def _send_json(send, status: int, body: dict) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
                             (b"cache-control", b"no-store"), *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": data})
+
+
+FORBIDDEN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>403: access refused · cnnlab lab</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d2330}}
+h1{{font-size:1.6rem}}code{{background:#eef1f5;padding:0 .25rem;border-radius:3px}}
+.why{{color:#5a6372}}</style></head>
+<body><h1>403: access refused</h1>
+<p>This lab only answers the address <code>cnnlab lab</code> printed in its terminal when it started,
+for example <code>http://127.0.0.1:8765/?token=...</code>: the token in it is the key to the lab.
+Copy that whole line into the address bar (a restarted lab prints a new token).</p>
+<p class="why">Why: {reason}</p></body></html>
+"""
+
+
+async def _send_html(send, status: int, reason: str) -> None:
+    import html
+
+    data = FORBIDDEN_PAGE.format(reason=html.escape(reason)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                            (b"content-length", str(len(data)).encode()), (b"cache-control", b"no-store"),
+                            (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'"),
+                            *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": data})
 
 

@@ -25,6 +25,7 @@ from cnnlab.cli._runs import EVENTS_DIR, HISTORY_FILE, MODEL_FILE, RunFolder
 from cnnlab.errors import CnnlabError, ConfigError
 
 BATCH_EVENTS_PER_S = 4
+POINTS_PER_EPOCH = 20  # curve points per epoch the batch events carry (fewer when an epoch has fewer batches)
 FINAL_STATES = ("idle", "finished", "stopped", "failed")
 AUGMENTATIONS = ("none", "flip", "shift", "rotate", "zoom", "all")
 DEFAULTS = {"optimizer": "adam", "learning_rate": None, "batch_size": 32, "epochs": 5, "regularization": "none",
@@ -80,12 +81,19 @@ def _clean(logs: dict) -> dict:
 
 
 class _Control(Callback):
-    """Publishes progress and obeys pause/stop between batches."""
+    """Publishes progress and obeys pause/stop between batches.
+
+    Events go out at most ``BATCH_EVENTS_PER_S`` times a second, but each one
+    carries the curve points sampled since the previous one: a point every
+    ``batches // POINTS_PER_EPOCH`` batches, so an epoch of half a second still
+    draws ~``POINTS_PER_EPOCH`` points and a long epoch does not flood the page.
+    """
 
     def __init__(self, trainer: Trainer) -> None:
         super().__init__()
         self.trainer = trainer
         self._last_sent = 0.0
+        self._points: list[dict] = []
 
     def on_train_begin(self, logs=None):
         self.trainer._begin_fit(self.params)
@@ -96,19 +104,34 @@ class _Control(Callback):
     def on_train_batch_end(self, batch, logs=None):
         t = self.trainer
         now = time.monotonic()
-        last = batch + 1 == (t.status.get("batches") or -1)
+        batches = t.status.get("batches") or 0
+        last = batch + 1 == (batches or -1)
         t.status["batch"] = batch + 1
-        if now - self._last_sent >= 1.0 / BATCH_EVENTS_PER_S or last:
+        stride = max(1, batches // POINTS_PER_EPOCH)
+        due = now - self._last_sent >= 1.0 / BATCH_EVENTS_PER_S or last
+        if (batch + 1) % stride == 0 or last or due:
             from cnnlab.training.progress import logs_to_floats
 
-            self._last_sent = now
             t.status["logs"] = _clean(logs_to_floats(logs or {}))
+            step = (t.status["epoch"] - 1) * batches + batch + 1
+            if not self._points or self._points[-1]["step"] != step:
+                self._points.append({"step": step, "logs": t.status["logs"]})
+        if due:
+            self._last_sent = now
             t._timing()
-            t.hub.publish("batch", {k: t.status[k] for k in ("epoch", "batch", "batches", "logs", "elapsed_s",
-                                                              "eta_s")})
+            event = {k: t.status[k] for k in ("epoch", "batch", "batches", "logs", "elapsed_s", "eta_s")}
+            t.hub.publish("batch", {**event, "points": self._points})
+            self._points = []
         t._wait_if_paused()
         if t._stop.is_set():
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self._points:  # a stop between two events: the page still gets the last points
+            t = self.trainer
+            event = {k: t.status[k] for k in ("epoch", "batch", "batches", "logs", "elapsed_s", "eta_s")}
+            t.hub.publish("batch", {**event, "points": self._points})
+            self._points = []
 
     def on_epoch_end(self, epoch, logs=None):
         t = self.trainer

@@ -125,11 +125,29 @@ def test_clicking_a_confusion_cell_shows_those_images(lab_server, page):
     page.wait_for_function("[...document.querySelectorAll('#mistake-images img')].every(i => i.complete && i.naturalWidth > 0)")
 
 
+def test_a_misclassified_image_opens_in_look_inside(lab_server, page):
+    page.goto(lab_server.url("mistakes"))
+    page.click("#confusion td button:not([disabled]) >> nth=0")
+    image = page.locator("#mistake-images a").first
+    index = image.locator("figure").get_attribute("data-index")
+    image.click()
+    page.wait_for_selector("#predicted")
+    assert page.url.endswith(f"#inside/{index}") and token_kept(page, lab_server)
+    assert f"test image {index}" in page.text_content("#inside-results")
+    page.wait_for_selector("#gradcam")
+    page.wait_for_selector("#feature-maps .map-tile img")
+    assert page.locator("#heat-legend").count() == 1
+
+
+def token_kept(page, lab_server) -> bool:
+    return f"token={lab_server.token}" in page.url
+
+
 def test_a_wrong_token_shows_the_403_state(lab_server, page):
     response = page.goto(lab_server.url("model", token="not-the-token"))
     assert response.status == 403
     text = page.text_content("body")
-    assert "403" in text or "token" in text
+    assert "403: access refused" in text and "cnnlab lab" in text  # the server's own page, not raw JSON
 
 
 def test_the_page_turns_to_its_403_state_when_the_api_refuses_the_token(lab_server, page):

@@ -31,6 +31,21 @@ def test_no_token_is_403(client, path):
     assert r.status_code == 403 and "token" in r.json()["error"]
 
 
+def test_a_browser_refused_gets_a_readable_html_page_and_the_api_stays_json(client):
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for headers in (browser, {**browser, "X-Cnnlab-Token": "nope"}):
+        r = client.get("/", headers=headers)
+        assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+        assert "403: access refused" in r.text and "cnnlab lab" in r.text and "?token=" in r.text
+        assert "<script" not in r.text and TOKEN not in r.text
+    r = client.get("/", headers={**browser, "Host": "evil.example:8765"})
+    assert r.status_code == 403 and "evil.example" in r.text
+    r = client.get("/", headers={**browser, "Host": "<b>x</b>"})
+    assert "<b>x</b>" not in r.text  # what the request said is escaped
+    r = client.get("/api/info", headers={"Accept": "application/json"})
+    assert r.status_code == 403 and r.json()["type"] == "Forbidden"
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_wrong_token_is_403(client, path):
     sep = "&" if "?" in path else "?"

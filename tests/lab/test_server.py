@@ -169,6 +169,16 @@ def test_conv_arithmetic_reproduces_the_models_output(client, test_input):
     assert body["output"] == pytest.approx(_numpy_conv_value(x_in, kernel, bias, 3, 2, 4, body["activation"]), abs=1e-5)
 
 
+def test_conv_arithmetic_names_the_layer_it_reads(client, test_input):
+    base = f"/api/inputs/{test_input['input_id']}"
+    model = client.app.state.lab.model
+    names = [layer.name for layer in model.layers]
+    for conv in [layer.name for layer in model.layers if type(layer).__name__ == "Conv2D"]:
+        at = names.index(conv)
+        expected = names[at - 1] if at else "input_layer"  # a Sequential: the layer before, or its input
+        assert client.get(f"{base}/conv/{conv}?y=0&x=0").json()["input_layer"] == expected
+
+
 def test_conv_arithmetic_of_other_layers_and_positions(client, test_input):
     base = f"/api/inputs/{test_input['input_id']}"
     r = client.get(f"{base}/conv/max_pooling2d?y=0&x=0")

@@ -51,6 +51,25 @@ def test_short_digits_training_streams_events_and_writes_a_run_folder(tmp_path):
         assert [r["id"] for r in c.get("/api/runs").json()["runs"]] == ["first"]
 
 
+def test_short_epochs_still_stream_a_dense_per_batch_curve(tmp_path):
+    """Batch events are throttled to a few a second, but each carries the points sampled since the last:
+    epochs of well under a second still draw ~POINTS_PER_EPOCH points each, in order, one per step."""
+    from cnnlab.lab.training import POINTS_PER_EPOCH
+
+    with make_client(tmp_path, model="lenet5", data="digits") as c:
+        c.post("/api/train", json={"epochs": 3, "batch_size": 8, "limit": 400}).raise_for_status()
+        with c.stream("GET", "/api/train/events?until=end") as r:
+            events = _events(r.read().decode())
+    batches = [d for k, d in events if k == "batch"]
+    steps = [p["step"] for d in batches for p in d["points"]]
+    per_epoch = batches[0]["batches"]
+    assert steps == sorted(set(steps)) and steps[-1] == 3 * per_epoch
+    assert len(steps) >= 3 * min(per_epoch, POINTS_PER_EPOCH) * 0.9
+    stride = max(1, per_epoch // POINTS_PER_EPOCH)
+    assert len(steps) <= 3 * (per_epoch // stride + 1) + len(batches) < 3 * per_epoch  # sampled, not every batch
+    assert all({"loss", "accuracy"} <= set(p["logs"]) for d in batches for p in d["points"])
+
+
 def test_pause_resume_and_stop_keep_the_best_checkpoint(tmp_path):
     with make_client(tmp_path, model="lenet5", data="digits") as c:
         c.post("/api/train", json={"epochs": 50, "batch_size": 16, "limit": 400, "name": "long"})

@@ -47,6 +47,18 @@ export class LineChart {
     this.plot.setData(this.data);
   }
 
+  // pairs: [[x, {name: number}], ...] appended with one redraw; an x not after the last one is skipped
+  // (a reconnected stream may repeat points).
+  extend(pairs) {
+    for (const [x, values] of pairs) {
+      const xs = this.data[0];
+      if (xs.length && x <= xs[xs.length - 1]) continue;
+      xs.push(x);
+      this.names.forEach((name, i) => this.data[i + 1].push(name in values ? values[name] : null));
+    }
+    this.plot.setData(this.data);
+  }
+
   set(xs, columns) {
     this.data = [xs, ...this.names.map((name) => columns[name] || xs.map(() => null))];
     this.plot.setData(this.data);

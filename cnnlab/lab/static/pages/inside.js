@@ -4,7 +4,9 @@
 import { ApiError, get, post, request, tokenUrl } from "../api.js";
 import { clear, errorBox, fmt, h } from "../dom.js";
 
-const MAPS_SHOWN = 16; // per layer at first; "show all" reveals the rest
+const MAPS_SHOWN = 12; // per layer at first; "show more" reveals the next MAPS_MORE
+const MAPS_MORE = 36;
+const LAYERS_SHOWN = 10; // a deep model (MobileNet: 150 layers) shows its first layers, then "show more"
 const TILE_PX = 84;
 
 function scaleFor(height, width, target) {
@@ -153,7 +155,7 @@ function mapTiles(input, layer, arithPanel) {
   const tile = (k) => {
     // Tiny maps (2x2, 1x1) are shown at least 40 px wide so they can be seen and clicked.
     const shown = Math.max(1, 40 / (wid * scale), 40 / (hgt * scale));
-    const img = h("img", { class: "pixels", width: Math.round(wid * scale * shown), height: Math.round(hgt * scale * shown),
+    const img = h("img", { class: "pixels", loading: "lazy", width: Math.round(wid * scale * shown), height: Math.round(hgt * scale * shown),
       alt: `${layer.name} map ${k}`, src: tokenUrl(`/api/inputs/${input.input_id}/layers/${enc}/maps/${k}.png?scale=${scale}`) });
     const box = h("div", { class: "map-tile", "data-map": k, title: layer.conv_arithmetic ? "Click a pixel to see its arithmetic" : `map ${k}` },
       img, h("span", { class: "ch" }, k));
@@ -177,15 +179,50 @@ function mapTiles(input, layer, arithPanel) {
     }
     return box;
   };
-  for (let k = 0; k < Math.min(count, MAPS_SHOWN); k++) tiles.append(tile(k));
-  const rest = count > MAPS_SHOWN ? h("button", { type: "button", class: "secondary small", onclick: (e) => {
-    for (let k = MAPS_SHOWN; k < count; k++) tiles.append(tile(k));
-    e.target.remove();
-  } }, `Show all ${count} maps`) : null;
+  let shown = 0;
+  const more = h("button", { type: "button", class: "secondary small show-more-maps" });
+  const showUpTo = (n) => {
+    for (; shown < Math.min(n, count); shown++) tiles.append(tile(shown));
+    more.hidden = shown >= count;
+    const next = Math.min(MAPS_MORE, count - shown);
+    more.textContent = `Show ${next} more map${next === 1 ? "" : "s"} (${shown} of ${count} shown)`;
+  };
+  more.addEventListener("click", () => showUpTo(shown + MAPS_MORE));
+  showUpTo(MAPS_SHOWN);
   return h("div", { class: "layer-maps" },
     h("h3", {}, `${layer.name} (${layer.class_name}) `, h("span", { class: "muted small" }, `${hgt}×${wid}×${count}`,
       layer.conv_arithmetic ? " · click a pixel" : "")),
-    tiles, rest);
+    tiles, more);
+}
+
+// The layers' maps, the first LAYERS_SHOWN at once and the rest on demand (each map is one image request).
+function featureMaps(input, arithPanel) {
+  const holder = h("div", { class: "card", id: "feature-maps" }, h("h2", {}, "Feature maps"));
+  if (!input.layers.length) {
+    holder.append(h("p", { class: "muted" }, "This model has no layer with (height, width, channels) outputs."));
+    return holder;
+  }
+  holder.append(h("p", { class: "muted small" }, `${input.layers.length} layers with (height, width, channels) outputs, `,
+    "each map scaled to its own range (black = its lowest value, white = its highest)."));
+  let shown = 0;
+  const more = h("button", { type: "button", class: "secondary", id: "more-layers" });
+  const showUpTo = (n) => {
+    const end = Math.min(n, input.layers.length);
+    for (; shown < end; shown++) more.before(mapTiles(input, input.layers[shown], arithPanel));
+    more.hidden = shown >= input.layers.length;
+    more.textContent = `Show the next ${Math.min(LAYERS_SHOWN, input.layers.length - shown)} layers (${shown} of ${input.layers.length} shown)`;
+  };
+  more.addEventListener("click", () => showUpTo(shown + LAYERS_SHOWN));
+  holder.append(more);
+  showUpTo(LAYERS_SHOWN);
+  return holder;
+}
+
+// The colours of the heat-map overlays, low to high.
+function legend() {
+  return h("div", { class: "heat-legend", id: "heat-legend" },
+    h("span", {}, "low"), h("div", { class: "heat-bar", "aria-hidden": "true" }), h("span", {}, "high"),
+    h("span", { class: "muted small" }, "how much each region matters for the explained class"));
 }
 
 export async function mount(section, ctx) {
@@ -207,6 +244,9 @@ export async function mount(section, ctx) {
     const truth = input.label !== null && input.label !== undefined
       ? ` · true class ${(info.data && info.data.class_names && info.data.class_names[input.label]) || input.label}` : "";
     const predicted = input.top[0];
+    const names = (info.data && info.data.class_names) || (info.model && info.model.class_names) || [];
+    const explainedIndex = chosenClass === null ? (predicted && predicted.class_index) : chosenClass;
+    const explained = `"${names[explainedIndex] ?? explainedIndex}"`;
     const figure = (title, src, id) => h("figure", {}, h("img", { src: tokenUrl(src), alt: title, id }), h("figcaption", {}, title));
     clear(results,
       h("div", { class: "grid two" },
@@ -219,11 +259,12 @@ export async function mount(section, ctx) {
           h("div", { class: "overlays" },
             figure("model input", `/api/inputs/${input.input_id}/image.png?scale=${scale}`, "model-input"),
             figure("Grad-CAM", `/api/inputs/${input.input_id}/gradcam.png?${cam}scale=${scale}`, "gradcam"),
-            figure("saliency", `/api/inputs/${input.input_id}/saliency.png?${cam}scale=${scale}`, "saliency")))),
+            figure("saliency", `/api/inputs/${input.input_id}/saliency.png?${cam}scale=${scale}`, "saliency")),
+          legend(),
+          h("p", { class: "muted small" }, `Explaining class ${explained}: Grad-CAM weighs the last convolution's maps by their gradient; `,
+            "saliency is the gradient of the score for each input pixel. Click another class on the left to explain it."))),
       arithPanel,
-      h("div", { class: "card", id: "feature-maps" }, h("h2", {}, "Feature maps"),
-        input.layers.length ? input.layers.map((layer) => mapTiles(input, layer, arithPanel))
-          : h("p", { class: "muted" }, "This model has no layer with (height, width, channels) outputs.")));
+      featureMaps(input, arithPanel));
   }
 
   async function pick(source, options = {}) {
@@ -249,5 +290,11 @@ export async function mount(section, ctx) {
   section.append(h("div", { class: "grid side" },
     h("div", { class: "card stack", id: "inside-inputs" }, h("h1", {}, "Look inside"), drawingPad(pick), uploader(pick), testPicker(pick), status),
     results));
+  // #inside/17 opens test image 17 (the Mistakes page links its images here).
+  const asked = /^#inside\/(\d+)$/.exec(window.location.hash);
+  if (asked) {
+    await pick({ test_index: Number(asked[1]) });
+    results.scrollIntoView({ block: "start" });
+  }
   return null;
 }

@@ -13,11 +13,14 @@ function cellColour(count, rowTotal, diagonal) {
 
 function gallery(result, names) {
   if (!result.images.length) return h("p", { class: "muted" }, "No images.");
+  // Each image links to Look inside (#inside/INDEX): its prediction, feature maps and Grad-CAM. Only the
+  // hash changes, so the token in the address stays.
   return h("div", { class: "gallery", id: "mistake-images" }, result.images.map((im) =>
-    h("figure", { "data-index": im.index },
-      h("img", { src: tokenUrl(`/api/images/${im.index}.png?scale=8`), alt: `test image ${im.index}`, loading: "lazy" }),
-      h("figcaption", {}, `#${im.index}`, h("br"), `${names[im.true] ?? im.true} → ${names[im.pred] ?? im.pred}`,
-        im.probability !== undefined && im.probability !== null ? ` (${Math.round(im.probability * 100)}%)` : ""))));
+    h("a", { href: `#inside/${im.index}`, class: "mistake", title: `Look inside test image ${im.index}` },
+      h("figure", { "data-index": im.index },
+        h("img", { src: tokenUrl(`/api/images/${im.index}.png?scale=8`), alt: `test image ${im.index}`, loading: "lazy" }),
+        h("figcaption", {}, `#${im.index}`, h("br"), `${names[im.true] ?? im.true} → ${names[im.pred] ?? im.pred}`,
+          im.probability !== undefined && im.probability !== null ? ` (${Math.round(im.probability * 100)}%)` : "")))));
 }
 
 export async function mount(section) {
@@ -44,6 +47,7 @@ export async function mount(section) {
       const result = await get(`/api/mistakes?true=${t}&pred=${p}&limit=100`);
       clear(detail, h("h2", {}, `True ${names[t]}, predicted ${names[p]}: ${fmt(result.total)} image${result.total === 1 ? "" : "s"}`),
         result.total > result.images.length ? h("p", { class: "muted small" }, `The first ${result.images.length} shown.`) : null,
+        h("p", { class: "muted small" }, "Click an image to look inside: the model's prediction, feature maps and Grad-CAM."),
         gallery(result, names));
     } catch (err) {
       clear(detail, errorBox(err));

@@ -103,6 +103,33 @@ async function showLayer(panel, name) {
       h("pre", { class: "formula" }, JSON.stringify(layer.config, null, 2))));
 }
 
+// A deep model (MobileNet: 150 boxes) scrolls inside its card: zoom out to see its shape, find a layer by name.
+function diagramTools(section, data, pick) {
+  let zoom = 1;
+  const setZoom = (z) => {
+    zoom = Math.min(1.5, Math.max(0.3, z));
+    section.querySelector("#diagram").style.zoom = String(zoom);
+    label.textContent = `${Math.round(zoom * 100)}%`;
+  };
+  const label = h("span", { class: "muted small zoom-label" }, "100%");
+  const names = data.diagram.nodes.map((n) => n.layer || n.id);
+  const find = h("input", { type: "search", id: "find-layer", list: "layer-names", placeholder: "find a layer…",
+    "aria-label": "Find a layer by name" });
+  find.addEventListener("change", () => {
+    const node = data.diagram.nodes.find((n) => (n.layer || n.id) === find.value.trim());
+    if (!node) return;
+    pick(node);
+    section.querySelector(`.layer-box[data-layer="${CSS.escape(node.layer || node.id)}"]`)
+      ?.scrollIntoView({ block: "center" });
+  });
+  return h("div", { class: "row diagram-tools" },
+    h("span", { class: "muted small" }, `${data.diagram.nodes.length} layers:`),
+    h("button", { type: "button", class: "secondary small", id: "zoom-out", title: "Zoom out", onclick: () => setZoom(zoom - 0.2) }, "−"),
+    label,
+    h("button", { type: "button", class: "secondary small", id: "zoom-in", title: "Zoom in", onclick: () => setZoom(zoom + 0.2) }, "+"),
+    find, h("datalist", { id: "layer-names" }, names.map((n) => h("option", { value: n }))));
+}
+
 export async function mount(section) {
   const data = await get("/api/model");
   if (!data.model) {
@@ -111,6 +138,7 @@ export async function mount(section) {
     return null;
   }
   const m = data.model;
+  const deep = data.diagram.nodes.length > 14;
   const panel = h("div", { class: "card", id: "layer-panel" },
     h("h2", {}, "Pick a layer"), h("p", { class: "muted" }, "Click a box of the diagram to see its shape arithmetic, parameters, filters and weights."));
   let selected = null;
@@ -129,7 +157,8 @@ export async function mount(section) {
       h("div", { class: "card" },
         h("h1", {}, `Model ${m.name}`),
         h("p", { class: "muted" }, `${fmt(m.params)} parameters (${fmt(m.trainable_params)} trainable) · input ${shape(m.input_shape)} · ${m.num_classes} classes`),
-        diagram(data, pick),
+        deep ? diagramTools(section, data, pick) : null,
+        h("div", { class: `diagram-view${deep ? " tall" : ""}`, id: "diagram-view" }, diagram(data, pick)),
         h("details", {}, h("summary", {}, "summary()"), h("pre", { class: "formula small" }, data.summary))),
       panel));
   return null;

@@ -77,12 +77,15 @@ class Curves {
     }
   }
 
+  // One event carries the points sampled since the previous one (a few events a second, ~20 points an
+  // epoch): all are drawn with one redraw.
   batch(ev) {
-    const names = Object.keys(ev.logs || {});
+    const points = ev.points && ev.points.length ? ev.points
+      : [{ step: (ev.epoch - 1) * (ev.batches || 0) + ev.batch, logs: ev.logs || {} }];
+    const names = Object.keys(points[points.length - 1].logs || {});
     if (!names.length) return;
-    const c = this.chart("batch", "Per batch (training)", names, "batch");
-    const x = (ev.epoch - 1) * (ev.batches || 0) + ev.batch;
-    c.append(x, ev.logs);
+    const c = this.chart("batch", "Per batch (training; running mean over the epoch)", names, "batch");
+    c.extend(points.map((p) => [p.step, p.logs]));
     c.container.dataset.points = String(c.length);
   }
 
