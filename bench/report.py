@@ -105,6 +105,7 @@ def markdown(result: Mapping) -> str:
                          f"{name} {_ms(row.get('quiet'))} -> {_ms(row.get('busy'))}" for name, row in busy.items()))
     elif busy:
         parts.append(f"- busy machine: failed ({busy['error'].splitlines()[-1]})")
+    parts.extend(apps_lines(result.get("apps")))
     scale = result.get("scale")
     if scale:
         parts.append("- cnnlab s/epoch vs samples (b128): " + ", ".join(
@@ -116,6 +117,23 @@ def markdown(result: Mapping) -> str:
     if result.get("not_run"):
         parts += ["", "Not run: " + "; ".join(result["not_run"]) + "."]
     return "\n".join(parts) + "\n"
+
+
+def apps_lines(apps) -> list[str]:
+    """Raw predict images/s of bench/apps_probe.py, one line per model, and why a tool did not run."""
+    if not apps:
+        return []
+    if "error" in apps:
+        return [f"- Keras architectures, predict: failed ({apps['error'].splitlines()[-1]})"]
+    lines = []
+    for model, rates in apps.get("results", {}).items():
+        figures = "; ".join(f"{tools.PEER_NAMES.get(tool, tool)} {'failed' if v is None else f'{v:,.1f}'}"
+                            for tool, v in rates.items())
+        lines.append(f"- {tools.APPS_MODELS.get(model, model)} predict img/s ({apps.get('size', 224)}x"
+                     f"{apps.get('size', 224)}, batch {apps.get('batch_size', 32)}, weights=None): {figures}")
+    lines += [f"- {tools.PEER_NAMES.get(tool, tool)} not run for the Keras architectures: {reason}"
+              for tool, reason in apps.get("skipped", {}).items()]
+    return lines
 
 
 def _ms(value) -> str:

@@ -41,10 +41,12 @@ TIME90_TOOLS = ("cnnlab", "cnnlab-bf16", "keras-tf")
 PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
              "time90": True, "overhead": True, "scale": True,
-             "busy": ["--rounds", "3", "--steps", "60"]},
+             "busy": ["--rounds", "3", "--steps", "60"],
+             "apps": ["--batches", "4", "--repeats", "3"]},
     "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
               "time90": False, "overhead": True, "scale": False, "skip": (FP16,),
-              "busy": ["--rounds", "1", "--steps", "40", "--loads", "busy"]},
+              "busy": ["--rounds", "1", "--steps", "40", "--loads", "busy"],
+              "apps": ["--batches", "2", "--repeats", "1"]},
 }
 
 
@@ -165,6 +167,12 @@ def main(argv=None) -> None:
             busy = run_process("busy machine: two-conv CNN b128 beside a CPU-bound process",
                                ["bench/busy_probe.py", *plan["busy"]], "cnnlab", log)
             result["busy"] = busy if "error" in busy else busy["results"]
+        if "cnnlab" in run_tools and plan.get("apps"):
+            # Keras's architectures at 224x224: cnnlab, Keras/TF and torchvision, each in its own subprocess.
+            apps = run_process("predict img/s: MobileNetV2 and ResNet50 at 224x224 b32",
+                               ["bench/apps_probe.py", *plan["apps"]], "cnnlab", log)
+            result["apps"] = apps if "error" in apps else {k: apps[k] for k in ("results", "skipped", "size",
+                                                                                  "batch_size")}
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:

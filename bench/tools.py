@@ -14,7 +14,7 @@ README_START = "<!-- speed-table:start -->"
 README_END = "<!-- speed-table:end -->"
 PEERS = ("keras-tf", "keras-torch", "torch")
 PEER_NAMES = {"cnnlab": "cnnlab", "cnnlab-bf16": "cnnlab, mixed_bfloat16", "cnnlab-fp16": "cnnlab, mixed_float16",
-              "keras-tf": "Keras 3 / TensorFlow",
+              "keras-tf": "Keras 3 / TensorFlow", "torchvision": "torchvision",
               "keras-torch": "Keras 3 / torch", "torch": "idiomatic PyTorch"}
 # cnnlab's variants: the default float32 (the headline figures) and the opt-in mixed precision policy.
 CNNLAB_TOOLS = ("cnnlab", "cnnlab-bf16", "cnnlab-fp16")
@@ -137,6 +137,7 @@ def ratio_rows(result: Mapping) -> list[dict]:
         rows.append(_row("fit overhead over a bare loop", "bare loop", overhead["fit_seconds"],
                          overhead["bare_seconds"], value, f"< {OVERHEAD_TARGET:.0%}", value < OVERHEAD_TARGET))
     rows.extend(busy_rows(result.get("busy")))
+    rows.extend(apps_rows(result.get("apps")))
     time90 = result.get("time_to_90", {})
     rows.extend(_time90_rows(time90, "cnnlab"))
     rows.extend(_opt_in_rows(runs, time90))
@@ -157,6 +158,32 @@ def busy_rows(busy: Mapping | None) -> list[dict]:
         target = BUSY_TARGETS.get(peer)
         rows.append(_row("busy machine: train ms/step, two-conv CNN b128 beside a CPU-bound process", peer, ours,
                          theirs, speed, f">= {target}x" if target else "-", None if target is None else speed >= target))
+    return rows
+
+
+# bench/apps_probe.py: its model names, and the peers whose predict images/s it measures (no targets are set)
+APPS_MODELS = {"mobilenet_v2": "MobileNetV2", "resnet50": "ResNet50"}
+APPS_PEERS = ("keras-tf", "torchvision")
+
+
+def apps_rows(apps: Mapping | None) -> list[dict]:
+    """Predict images/s of Keras's architectures (bench/apps_probe.py): cnnlab against each peer that ran.
+
+    The ratio is ``cnnlab rate / peer rate`` (above 1: cnnlab is faster); the issue sets no target, so
+    ``met`` is None.
+    """
+    if not apps or "error" in apps:
+        return []
+    size, batch = apps.get("size", 224), apps.get("batch_size", 32)
+    rows = []
+    for model, rates in apps.get("results", {}).items():
+        ours = rates.get("cnnlab")
+        for peer in APPS_PEERS:
+            theirs = rates.get(peer)
+            if ours is None or theirs is None:
+                continue
+            rows.append(_row(f"predict img/s, {APPS_MODELS.get(model, model)} {size}x{size} b{batch}", peer, ours,
+                             theirs, ours / theirs, "-", None))
     return rows
 
 

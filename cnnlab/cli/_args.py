@@ -46,6 +46,16 @@ def shape(text: str) -> tuple[int, ...]:
     return values
 
 
+def image_size(text: str) -> tuple[int, int]:
+    """``96`` (square) or ``96,128`` / ``96x128`` (height, width)."""
+    values = shape(text)
+    if len(values) == 1:
+        return (values[0], values[0])
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected a size like 96 or 96,128 (height,width), got {text!r}")
+    return values
+
+
 def name_list(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
@@ -64,7 +74,9 @@ def add_limit(parser: argparse.ArgumentParser) -> None:
 
 
 def add_folder_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--image-size", type=shape, metavar="H,W",
-                        help="resize folder images to H,W (train default 32,32; other verbs: the model's size)")
+    parser.add_argument("--image-size", type=image_size, metavar="H,W",
+                        help="resize images to H,W (folders: train default 32,32, other verbs the model's size; "
+                             "built-in datasets: their own size unless given), e.g. 96,96 for mobilenet_v2")
     parser.add_argument("--color-mode", choices=("grayscale", "rgb", "rgba"),
-                        help="read folder images as grayscale, rgb or rgba (train default rgb)")
+                        help="read folder images as grayscale, rgb or rgba (train default rgb); rgb on a built-in "
+                             "grey dataset repeats its channel three times")

@@ -83,7 +83,7 @@ def load(spec: str, limit: int | None = None, val_split: float = 0.0, seed: int 
     (x_train, y_train), (x_test, y_test) = module.load_data()
     if limit:
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
-    x_train, x_test = _as_images(x_train), _as_images(x_test)
+    x_train, x_test = (_fit_images(_as_images(x), image_size, color_mode, name) for x in (x_train, x_test))
     return Data(name, (x_train, y_train), (x_test, y_test), list(module.class_names), x_train.shape[1:],
                 sizes={"train": len(x_train), "test": len(x_test)})
 
@@ -92,6 +92,35 @@ def _as_images(x: np.ndarray) -> np.ndarray:
     """uint8 (n, h, w) → float32 (n, h, w, 1) in 0..1."""
     x = x.reshape(*x.shape[:3], -1) if x.ndim == 4 else x[..., None]
     return x.astype(np.float32) / PIXEL_MAX
+
+
+def _fit_images(x: np.ndarray, image_size, color_mode, name: str) -> np.ndarray:
+    """Built-in images resized to ``image_size`` (bilinear, as folders are read) and, for ``rgb``, the grey
+    channel repeated three times: how a 28x28 grey set feeds a model such as mobilenet_v2."""
+    if color_mode in ("rgba",) or (color_mode == "grayscale" and x.shape[-1] != 1):
+        raise DataError(f"--color-mode {color_mode}: the built-in dataset {name} has {x.shape[-1]} channel(s); "
+                        f"use --color-mode rgb (channels repeated) or leave it out. Received: --color-mode {color_mode}")
+    if image_size:
+        x = _resize(x, tuple(image_size))
+    if color_mode == "rgb" and x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    return x
+
+
+def _resize(x: np.ndarray, size: tuple[int, ...], chunk: int = 1024) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    if len(size) != 2:
+        raise DataError(f"--image-size needs height,width, e.g. 96,96. Received: --image-size {','.join(map(str, size))}")
+    if tuple(x.shape[1:3]) == size:
+        return x
+    out = np.empty((len(x), *size, x.shape[-1]), np.float32)
+    for start in range(0, len(x), chunk):  # bounded memory: the 60,000 images are resized a chunk at a time
+        part = torch.from_numpy(x[start:start + chunk]).permute(0, 3, 1, 2)
+        resized = F.interpolate(part, size=size, mode="bilinear", align_corners=False)
+        out[start:start + chunk] = resized.permute(0, 2, 3, 1).numpy()
+    return out
 
 
 def _load_folder(path: str, val_split: float, seed: int, image_size, color_mode, batch_size) -> Data:

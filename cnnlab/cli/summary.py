@@ -32,9 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.list or args.model is None:
-        for name in zoo.list_models():
+        names = zoo.list_models()
+        width = max(16, *map(len, names))
+        for name in names:
             doc = (zoo.model_entrypoint(name).__doc__ or "").strip().splitlines()[0]
-            print(f"{name:<16} {doc}")
+            print(f"{name:<{width}} {doc}")
         return 0
     if args.source:
         print(inspect.getsource(zoo.model_entrypoint(args.model)))

@@ -43,8 +43,8 @@ def list_models(pattern: str = "*") -> list[str]:
     """Names of the registered models matching a shell-style ``pattern``, sorted.
 
     Example:
-        >>> list_models("*net*")
-        ['lenet5', 'small_resnet']
+        >>> list_models("small_*")
+        ['small_resnet', 'small_vgg']
     """
     return sorted(name for name in _REGISTRY if fnmatch.fnmatch(name, pattern))
 

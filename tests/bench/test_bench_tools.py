@@ -426,3 +426,56 @@ def test_busy_rows_compare_cnnlab_with_keras_against_the_target_and_torch_withou
 def test_a_failed_or_missing_busy_probe_adds_no_row():
     assert tools.ratio_rows({"runs": [], "busy": {"error": "boom"}}) == []
     assert tools.ratio_rows({"runs": [], "busy": {"cnnlab": {"busy": None}}}) == []
+
+
+# ------------------------------------------------------ Keras architectures (bench/apps_probe.py)
+APPS = {"size": 224, "batch_size": 32,
+        "results": {"mobilenet_v2": {"cnnlab": 20.0, "keras-tf": 40.0, "torchvision": 50.0},
+                    "resnet50": {"cnnlab": 9.0, "keras-tf": 6.0, "torchvision": None}},
+        "skipped": {}}
+
+
+def test_apps_rows_compare_cnnlab_rate_with_each_peer_that_ran_without_targets():
+    rows = tools.apps_rows(APPS)
+    assert [(r["figure"], r["peer"], r["ratio"]) for r in rows] == [
+        ("predict img/s, MobileNetV2 224x224 b32", "keras-tf", 0.5),          # 20 / 40: cnnlab half as fast
+        ("predict img/s, MobileNetV2 224x224 b32", "torchvision", 0.4),       # 20 / 50
+        ("predict img/s, ResNet50 224x224 b32", "keras-tf", 1.5),             # 9 / 6; torchvision failed: no row
+    ]
+    assert all(r["met"] is None and r["target"] == "-" for r in rows)
+
+
+def test_apps_rows_are_empty_for_a_failed_or_absent_probe():
+    assert tools.apps_rows(None) == [] and tools.apps_rows({"error": "boom"}) == []
+    assert tools.apps_rows({"results": {"resnet50": {"keras-tf": 6.0}}}) == []  # no cnnlab figure
+
+
+def test_apps_rows_join_the_ratio_table():
+    figures = [row["figure"] for row in tools.ratio_rows({"runs": [], "apps": APPS})]
+    assert figures.count("predict img/s, MobileNetV2 224x224 b32") == 2
+
+
+def test_report_lists_apps_raw_figures_and_skipped_tools():
+    lines = report.apps_lines({**APPS, "skipped": {"torchvision": "no .venv-tv (make .venv-tv)"}})
+    assert lines[0] == ("- MobileNetV2 predict img/s (224x224, batch 32, weights=None): cnnlab 20.0; "
+                        "Keras 3 / TensorFlow 40.0; torchvision 50.0")
+    assert lines[1].endswith("cnnlab 9.0; Keras 3 / TensorFlow 6.0; torchvision failed")
+    assert lines[2] == "- torchvision not run for the Keras architectures: no .venv-tv (make .venv-tv)"
+    assert report.apps_lines({"error": "a\nlast line"}) == ["- Keras architectures, predict: failed (last line)"]
+
+
+def test_apps_probe_reads_the_child_rate_and_skips_missing_venvs(monkeypatch, tmp_path):
+    from bench import apps_probe
+
+    assert apps_probe.parse_rate("warming up\nIMAGES_PER_S 12.5\n") == 12.5
+    assert apps_probe.parse_rate("Traceback ...") is None
+    monkeypatch.setattr(apps_probe, "ROOT", tmp_path)  # no venv exists there
+    ready, skipped = apps_probe.tool_pythons(["cnnlab", "keras-tf", "torchvision"])
+    assert list(ready) == ["cnnlab"]
+    assert "make .venv-tv" in skipped["torchvision"] and "make .venv-bench" in skipped["keras-tf"]
+
+
+def test_bench_plans_run_the_apps_probe():
+    from bench import run
+
+    assert all(plan["apps"] for plan in run.PLANS.values())

@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 
 from cnnlab import zoo
-from cnnlab.errors import ArgumentTypeError, ConfigError, UnknownNameError
+from cnnlab.errors import ArgumentTypeError, ConfigError, ShapeError, UnknownNameError
 
 SHAPES = [(28, 28, 1), (8, 8, 1), (32, 32, 3)]
+# The tutorial CNNs; Keras's architectures (cnnlab.zoo.applications) have their own tests below.
+CLASSIC = [name for name in zoo.list_models() if not zoo.is_application(name)]
 
 
-@pytest.mark.parametrize("name", zoo.list_models())
+@pytest.mark.parametrize("name", CLASSIC)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_every_zoo_model_builds_and_predicts_probabilities(name, shape):
     model = zoo.create_model(name, input_shape=shape, num_classes=7)
@@ -20,7 +22,7 @@ def test_every_zoo_model_builds_and_predicts_probabilities(name, shape):
     assert zoo.model_entrypoint(name).__doc__
 
 
-@pytest.mark.parametrize("name", zoo.list_models())
+@pytest.mark.parametrize("name", CLASSIC)
 @pytest.mark.parametrize("variant", [{"dropout": 0.5}, {"batch_norm": True}, {"kernel_regularizer": "l2"}])
 def test_every_zoo_model_accepts_the_regularisation_options(name, variant):
     model = zoo.create_model(name, input_shape=(8, 8, 1), **variant)
@@ -53,7 +55,8 @@ def test_small_resnet_is_functional_with_residual_adds():
 
 
 def test_list_models_filters_with_a_pattern():
-    assert zoo.list_models("*net*") == ["lenet5", "small_resnet"]
+    assert [n for n in zoo.list_models("*net*") if not zoo.is_application(n)] == ["lenet5", "small_resnet"]
+    assert zoo.list_models("small_*") == ["small_resnet", "small_vgg"]
     assert set(zoo.list_models()) >= {"lenet5", "fashion_cnn", "mnist_cnn_5x5", "small_vgg", "small_resnet"}
 
 
@@ -70,3 +73,56 @@ def test_unknown_option_names_the_valid_ones():
 def test_bad_input_shape_is_rejected():
     with pytest.raises(ConfigError, match="channels"):
         zoo.create_model("lenet5", input_shape=(28, 28))
+
+
+# ------------------------------------------------------------------ Keras's architectures
+@pytest.mark.parametrize(("keras_name", "name"), [
+    ("MobileNetV2", "mobilenet_v2"), ("MobileNetV3Small", "mobilenet_v3_small"), ("ResNet50", "resnet50"),
+    ("ResNet152V2", "resnet152_v2"), ("EfficientNetB0", "efficientnet_b0"), ("EfficientNetV2B3", "efficientnet_v2_b3"),
+    ("EfficientNetV2S", "efficientnet_v2_s"), ("ConvNeXtXLarge", "convnext_xlarge"), ("InceptionV3", "inception_v3"),
+    ("DenseNet121", "densenet121"), ("VGG16", "vgg16"), ("Xception", "xception"), ("MobileNet", "mobilenet"),
+])
+def test_applications_are_registered_under_keras_names_in_snake_case(keras_name, name):
+    assert zoo.is_application(name) and zoo.is_model(name)
+    assert f"applications.{keras_name}" in zoo.model_entrypoint(name).__doc__
+
+
+def test_every_public_application_builder_is_in_the_zoo():
+    from cnnlab import applications
+
+    builders = [n for n in applications.__all__ if n[0].isupper()]
+    assert len([n for n in zoo.list_models() if zoo.is_application(n)]) == len(set(builders)) >= 37
+
+
+def test_application_is_built_with_keras_arguments_and_random_weights():
+    from cnnlab import applications
+    from cnnlab.layers.base import reset_names
+
+    model = zoo.create_model("mobilenet_v2", input_shape=(32, 32, 1), num_classes=4)
+    reset_names()
+    keras_way = applications.MobileNetV2(weights=None, input_shape=(32, 32, 1), classes=4)
+    assert model.name == keras_way.name == "mobilenetv2_1.00_32"
+    assert model.count_params() == keras_way.count_params()
+    probs = model.predict(np.random.default_rng(0).random((2, 32, 32, 1), dtype=np.float32), verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "smallest"), [("mobilenet_v2", 32), ("resnet50", 32), ("inception_v3", 75),
+                                                 ("xception", 71)])
+def test_application_refuses_small_images_naming_the_minimum_and_image_size(name, smallest):
+    with pytest.raises(ShapeError, match=f"at least {smallest}x{smallest}.*--image-size"):
+        zoo.create_model(name, input_shape=(smallest - 1, smallest, 3))
+
+
+def test_application_loads_a_weights_file(tmp_path):
+    model = zoo.create_model("mobilenet_v3_small", input_shape=(32, 32, 3), num_classes=3)
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    again = zoo.create_model("mobilenet_v3_small", input_shape=(32, 32, 3), num_classes=3, weights=path)
+    for got, want in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_application_rejects_the_classic_regularisation_options():
+    with pytest.raises(ArgumentTypeError, match="Options of mobilenet_v2: weights"):
+        zoo.create_model("mobilenet_v2", input_shape=(32, 32, 3), dropout=0.5)
