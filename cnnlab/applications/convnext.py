@@ -17,7 +17,6 @@ import torch
 from cnnlab import layers
 from cnnlab.applications import _common
 from cnnlab.applications import _mobile_common as mc
-from cnnlab.applications._ops import Add
 from cnnlab.errors import ConfigError
 from cnnlab.layers.base import Layer
 from cnnlab.layers.serialization import register_layer_classes
@@ -125,6 +124,8 @@ class LayerScale(Layer):
         return {**super().get_config(), "init_values": self.init_values, "projection_dim": self.projection_dim}
 
 
+# Keras defines both in its convnext module (not keras.layers) and writes that module into model files.
+LayerScale.keras_module = StochasticDepth.keras_module = "keras.src.applications.convnext"
 register_layer_classes({"LayerScale": LayerScale, "StochasticDepth": StochasticDepth},
                        ["LayerScale", "StochasticDepth"])
 
@@ -146,7 +147,7 @@ def ConvNeXtBlock(projection_dim, drop_path_rate=0.0, layer_scale_init_value=1e-
             branch = StochasticDepth(drop_path_rate, name=f"{name}_stochastic_depth")
         else:
             branch = layers.Activation("linear", name=f"{name}_identity")
-        return Add()(inputs, branch(x))  # Keras writes ``inputs + layer(x)``: an "add" graph node
+        return inputs + branch(x)
 
     return apply
 

@@ -13,7 +13,6 @@ import warnings
 from cnnlab import layers
 from cnnlab.applications import _common, imagenet_utils
 from cnnlab.applications import _mobile_common as mc
-from cnnlab.applications._ops import Add, Multiply
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.layers.node import KerasTensor
 from cnnlab.models import Functional
@@ -50,7 +49,7 @@ def relu(x):
 
 def hard_sigmoid(x):
     """``ReLU6(x + 3) / 6`` as Keras's MobileNetV3 writes it: three graph nodes (add, re_lu, multiply)."""
-    return Multiply()(layers.ReLU(6.0)(Add()(x, 3.0)), 1.0 / 6.0)
+    return layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
 
 
 def hard_swish(x):

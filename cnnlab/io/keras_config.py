@@ -24,6 +24,7 @@ from cnnlab.errors import FileFormatError
 from cnnlab.layers.base import _init_keywords
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.serialization import builtin_classes, model_class, unknown_class_hint, user_class
+from cnnlab.models.op_nodes import is_operation_entry
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Keras 3 writes these envelope keys around every serialised object.
@@ -195,8 +196,13 @@ def _functional_config(config: dict, custom_objects: dict | None) -> dict:
         raise FileFormatError(f"Keras config: functional model {config.get('name')!r} needs a 'layers' list.")
     entries = []
     for item in layers:
+        name = item.get("name") or (item.get("config") or {}).get("name") if isinstance(item, dict) else None
+        if is_operation_entry(item):  # x + y, ops.mean(x): checked against the allow-list when the graph is built
+            translated = {k: item.get(k) for k in ("module", "class_name", "registered_name", "config")}
+            calls = [_call_from_keras(node, name, constants=True) for node in item.get("inbound_nodes", [])]
+            entries.append({**translated, "name": name, "inbound_nodes": calls})
+            continue
         translated = _layer_entry(item, custom_objects, where="a layer of the functional model")
-        name = item.get("name") or item["config"].get("name")
         calls = [_call_from_keras(node, name) for node in item.get("inbound_nodes", [])]
         entries.append({**translated, "name": name, "inbound_nodes": calls})
     return {
@@ -217,12 +223,13 @@ def _is_ref(value) -> bool:
     return isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str)
 
 
-def _call_from_keras(node: Any, layer_name: str) -> dict:
+def _call_from_keras(node: Any, layer_name: str, constants: bool = False) -> dict:
+    """One saved call; ``constants``: an operation's call, whose positional arguments may be values too."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}, cnnlab's own form too
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise FileFormatError(f"Keras config: cannot read the inbound node of layer {layer_name!r}: {node!r:.200}")
-        return {"args": [_refs_from_keras(a, layer_name) for a in args],
+        return {"args": [_refs_from_keras(a, layer_name, tensors_only=not constants) for a in args],
                 "kwargs": {k: _refs_from_keras(v, layer_name, tensors_only=False) for k, v in kwargs.items()}}
     if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
         refs = [list(item[:3]) for item in node if _is_ref(item)]
@@ -249,6 +256,8 @@ def _refs_from_keras(value: Any, layer_name: str, tensors_only: bool = True):
         return [_refs_from_keras(v, layer_name, tensors_only) for v in value]
     if not tensors_only and (value is None or isinstance(value, (bool, int, float, str))):
         return value
+    if not tensors_only and isinstance(value, dict) and value.get("class_name") in ("__slice__", "__ellipsis__"):
+        return value  # an index (x[..., :3]); its parts are checked when the operation is rebuilt
     raise FileFormatError(f"Keras config: layer {layer_name!r} takes an input cnnlab cannot read: {value!r:.200}")
 
 
@@ -276,6 +285,10 @@ def _entry_to_keras(layer) -> dict:
         # registered classes or custom_objects (never by importing that module).
         return {"module": cls.__module__, "class_name": class_name, "config": _layer_to_keras(layer),
                 "registered_name": get_registered_name(cls)}
+    keras_module = vars(cls).get("keras_module")  # a class Keras keeps outside keras.layers (ConvNeXt's LayerScale)
+    if keras_module:
+        return {"module": keras_module, "class_name": class_name, "config": _layer_to_keras(layer),
+                "registered_name": class_name}
     return {"module": _KERAS_LAYER_MODULE, "class_name": class_name, "config": _layer_to_keras(layer),
             "registered_name": None}
 
@@ -313,6 +326,9 @@ def _functional_to_keras(model) -> dict:
     by_name = {layer.name: layer for layer in model.layers}
     layers = []
     for entry in own["layers"]:
+        if is_operation_entry(entry):  # already in Keras's form
+            layers.append(entry)
+            continue
         layer = by_name[entry["name"]]
         if isinstance(layer, InputLayer):
             keras_entry = _input_layer_entry(layer.batch_shape, layer.name)

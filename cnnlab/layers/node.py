@@ -33,8 +33,33 @@ class DTypeName(str):
         return getattr(torch, str(self))
 
 
+# Operators on symbolic tensors record graph operations (Keras 3: ``x + 1`` is an ``Add`` node). The builder
+# lives above this module (cnnlab.models.op_nodes), which registers it when cnnlab is imported.
+_OPERATOR_BUILDER: list = []
+
+
+def set_operator_builder(builder) -> None:
+    """Register ``builder(function, call_args, config=None)``, which records an operation and returns its output."""
+    _OPERATOR_BUILDER[:] = [builder]
+
+
+def _operate(function: str, call_args: tuple, config: dict | None = None):
+    if not _OPERATOR_BUILDER:
+        return NotImplemented
+    return _OPERATOR_BUILDER[0](function, call_args, config)
+
+
+def _binary(function: str):
+    """``(a.__op__, a.__rop__)`` recording ``ops.<function>``."""
+    return (lambda self, other: _operate(function, (self, other)),
+            lambda self, other: _operate(function, (other, self)))
+
+
 class KerasTensor:
     """A symbolic tensor: a shape and dtype, produced by a layer in a graph.
+
+    Python operators on it (``+ - * / // % ** @``, unary ``-``, ``abs``, ``< <= > >=``, ``& | ^ ~``,
+    ``x[...]``) record graph operations named as Keras names them (``add``, ``get_item``, ...).
 
     Args:
         shape: full shape including the batch axis, e.g. ``(None, 28, 28, 1)``.
@@ -67,6 +92,50 @@ class KerasTensor:
     def __repr__(self) -> str:
         return (f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, ragged=False, "
                 f"name={self.name}>")
+
+    __array_ufunc__ = None  # numpy defers to the reflected operators: np.float32(2) * x records a Multiply
+
+    __add__, __radd__ = _binary("add")
+    __sub__, __rsub__ = _binary("subtract")
+    __mul__, __rmul__ = _binary("multiply")
+    __matmul__, __rmatmul__ = _binary("matmul")
+    __truediv__, __rtruediv__ = _binary("true_divide")
+    __floordiv__, __rfloordiv__ = _binary("floor_divide")
+    __mod__, __rmod__ = _binary("mod")
+    __pow__, __rpow__ = _binary("power")
+    __and__, __rand__ = _binary("logical_and")
+    __or__, __ror__ = _binary("logical_or")
+    __xor__, __rxor__ = _binary("logical_xor")
+    # Keras also maps != to NotEqual; cnnlab keeps identity comparisons (== and !=) for graph bookkeeping.
+    __lt__ = _binary("less")[0]
+    __le__ = _binary("less_equal")[0]
+    __gt__ = _binary("greater")[0]
+    __ge__ = _binary("greater_equal")[0]
+
+    def __neg__(self):
+        return _operate("negative", (self,))
+
+    def __abs__(self):
+        return _operate("absolute", (self,))
+
+    def __invert__(self):
+        return _operate("logical_not", (self,))
+
+    def __round__(self, ndigits=None):
+        return _operate("round", (self,), {"decimals": ndigits or 0})
+
+    def __getitem__(self, key):
+        return _operate("get_item", (self, key))
+
+    def reshape(self, newshape):
+        return _operate("reshape", (self,), {"newshape": newshape})
+
+    def squeeze(self, axis=None):
+        return _operate("squeeze", (self,), {"axis": axis})
+
+    def __iter__(self):
+        raise TypeError("A symbolic tensor cannot be iterated: it stands for a batch whose size is not known yet. "
+                        "Index it (x[:, 0]) or use ops.unstack(x, num, axis) instead.")
 
     def __len__(self):
         raise TypeError("A symbolic tensor has no length: it stands for a batch whose size is not known yet.")

@@ -11,6 +11,14 @@ from cnnlab.layers.node import KerasTensor, Node, flatten, pack_like
 from cnnlab.layers.serialization import layer_from_config, register_model_class, registered_name_of
 from cnnlab.models._fusion import relu_then_max_pool
 from cnnlab.models.model import Model
+from cnnlab.models.op_nodes import (
+    Operation,
+    decoded_call_arguments,
+    encode_argument,
+    is_operation_entry,
+    operation_entry,
+    operation_from_config,
+)
 from cnnlab.models.trace import explain_shape_error
 
 
@@ -50,14 +58,17 @@ class Functional(Model):
                     f"'{t.node.layer.name}'. Pass the Input tensor (e.g. model.input) instead."
                 )
         self._nodes = self._collect_nodes()
-        layers = _keras_layer_order(self._inputs, self._outputs, self._nodes)
+        # Layers and operations (``x + y``) in Keras's order; only layers are sub-modules (``model.layers``).
+        operations = _keras_layer_order(self._inputs, self._outputs, self._nodes)
         seen: set[str] = set()
-        duplicate = next((layer.name for layer in layers if layer.name in seen or seen.add(layer.name)), None)
+        duplicate = next((op.name for op in operations if op.name in seen or seen.add(op.name)), None)
         if duplicate:
             raise ConfigError(f"Model(): layer names must be unique in a model; '{duplicate}' is used twice. "
                               "Give one of them another name=.")
-        for layer in layers:
-            self.add_module(self._free_module_key(layer.name), layer)
+        for layer in operations:
+            if not isinstance(layer, Operation):
+                self.add_module(self._free_module_key(layer.name), layer)
+        self._operations = operations
         self._relu_pool_candidates = self._single_consumer_pairs()
         self.built = True
 
@@ -210,7 +221,7 @@ class Functional(Model):
         """Keras-style graph config: layers with their inbound calls, input and output layers."""
         own_nodes = {id(n) for n in self._nodes}
         call_index: dict[int, tuple[str, int]] = {}
-        for layer in self.layers:
+        for layer in self._operations:
             mine = [n for n in layer._inbound_nodes if id(n) in own_nodes]
             for i, node in enumerate(mine):
                 call_index[id(node)] = (layer.name, i)
@@ -226,8 +237,12 @@ class Functional(Model):
         from cnnlab._serialization import serialize_config_values
 
         entries = []
-        for layer in self.layers:
+        for layer in self._operations:
             calls = [n for n in layer._inbound_nodes if id(n) in own_nodes]
+            if isinstance(layer, Operation):
+                entries.append(operation_entry(layer, [
+                    {"args": [encode_argument(a, keras_tensor) for a in n.call_args], "kwargs": {}} for n in calls]))
+                continue
             registered = {"registered_name": name} if (name := registered_name_of(layer)) else {}
             entries.append({
                 "class_name": type(layer).__name__, **registered, "name": layer.name,
@@ -250,7 +265,8 @@ class Functional(Model):
         # Calls are keyed by the name the config gives the layer: a user layer whose get_config() leaves out
         # "name" comes back under a new automatic name, yet the graph still refers to it by the saved one.
         for entry in config["layers"]:
-            layer = layer_from_config(entry, custom_objects)
+            layer = operation_from_config(entry) if is_operation_entry(entry) else layer_from_config(entry,
+                                                                                                     custom_objects)
             saved_name = entry.get("name") or entry["config"].get("name") or layer.name
             if isinstance(layer, InputLayer):
                 outputs_of[(saved_name, 0)] = [layer.output]
@@ -287,6 +303,8 @@ class Functional(Model):
             layer, saved_name, calls = pending[i]
             while done[i] < len(calls):
                 args, kwargs = _call_arguments(calls[done[i]])
+                if isinstance(layer, Operation):
+                    args = decoded_call_arguments(layer, args)
                 key = missing(args) or missing(kwargs)
                 if key is not None:
                     waiting.setdefault(key, []).append(i)
