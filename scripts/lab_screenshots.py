@@ -6,7 +6,8 @@ Starts a lab on ``--model lenet5 --data digits`` (run folders in a temporary fol
 Debian's Chromium with Playwright, as a user would: trains two short runs through the Train page (so
 Train, Compare and Mistakes show real curves), opens a convolution layer on the Model page, draws a 7 on
 Look inside and clicks a feature-map pixel, opens a confusion cell on Mistakes, then takes Look inside
-again at 420 px wide and the Model page of a deep MobileNetV2 (zoomed out). Every page is saved whole
+again at 420 px wide; then opens a MobileNetV2 model file with no --data (its layer list with a deep layer
+picked, and the Train page offering to train it on resized digits). Every page is saved whole
 (full-page PNG) as ``lab_<page>.png``: look at them before committing.
 """
 
@@ -130,14 +131,20 @@ def take(out: str, browser) -> None:
             page = context.new_page()
             page.set_default_timeout(60_000)
             page.goto(deep.url("model"))
-            page.wait_for_selector("#diagram .layer-box")
-            page.click("#diagram .layer-box.fam-conv >> nth=3")
+            page.wait_for_selector("#layer-list .layer-row")
+            row = page.locator('#layer-list .layer-row[data-layer="block_15_project"]')
+            row.scroll_into_view_if_needed()
+            row.click()
             page.wait_for_selector("#layer-panel #shape-math")
-            for _ in range(3):
-                page.click("#zoom-out")
+            page.evaluate("window.scrollTo(0, 0)")
             wait_for_images(page)
             path = os.path.join(out, "lab_model_deep.png")
-            page.screenshot(path=path)  # the window, not the whole page: the diagram scrolls inside its card
+            page.screenshot(path=path)  # the window, not the whole page: the list scrolls inside its card
+            print(f"wrote {path}")
+            page.goto(deep.url("train"))
+            page.wait_for_selector("#fit-note li")
+            path = os.path.join(out, "lab_train_opened.png")
+            page.screenshot(path=path, full_page=True)
             print(f"wrote {path}")
             context.close()
         finally:

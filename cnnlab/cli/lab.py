@@ -12,6 +12,8 @@ EXAMPLES = """  cnnlab lab                                    (the run folders i
   cnnlab lab runs/lenet                         (one run folder)
   cnnlab lab model.cnnlab                       (a model file: .cnnlab, .keras, .h5)
   cnnlab lab --model lenet5 --data digits       (a zoo model to train)
+  cnnlab lab --model mobilenet_v2 --data digits --image-size 96
+                                                (Keras's architecture, the digits resized to 96x96)
   cnnlab lab --no-browser --port 8765           (on a machine without a browser: open the printed URL)"""
 DEFAULT_PORT = 8765
 LOCAL = ("127.0.0.1", "localhost", "::1")
@@ -22,12 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a runs folder (default runs/), a run folder, or a .cnnlab/.keras/.h5 model file")
     parser.add_argument("--model", metavar="NAME", help="a zoo model to build and train (see 'cnnlab summary --list')")
     parser.add_argument("--data", metavar="NAME|DIR", help="fashion_mnist, mnist, digits or a folder of class sub-folders")
+    parser.add_argument("--image-size", type=_image_size, metavar="H,W",
+                        help="resize the images of --data to H,W for the zoo --model (default: the data's size, "
+                             "or the smallest a Keras architecture such as mobilenet_v2 takes); an opened model "
+                             "file reads every dataset at its own input size")
     parser.add_argument("--runs", metavar="DIR", help="where trainings write their run folders (default runs/)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}, or a free one if it is taken; 0: any free port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the URL")
+
+
+def _image_size(text: str):
+    from cnnlab.cli._args import image_size
+
+    return image_size(text)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -72,7 +84,12 @@ def opened(lab) -> str:
     else:
         parts.append("no model yet (train one on the Train page)")
     data = lab.data_brief()
-    parts.append(f"data {data['name']}" if data else "no dataset (add --data NAME for test images and Mistakes)")
+    if data:
+        size = data["input_shape"]
+        parts.append(f"data {data['name']} ({size[0]}x{size[1]}x{size[2]} images)")
+    else:
+        parts.append(lab.data_problem() if lab.model is not None and lab.data_spec
+                     else "no dataset (add --data NAME for test images and Mistakes)")
     parts.append(f"run folders in {os.path.relpath(lab.runs_dir)}/")
     return "opened: " + "; ".join(parts)
 
@@ -91,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOCAL:
         sys.stderr.write(f"cnnlab: warning: --host {args.host} lets other machines reach the lab; the token still "
                          "guards it, but the connection is not encrypted.\n")
-    source = Source.from_path(args.path, model=args.model, data=args.data, runs_dir=args.runs)
+    source = Source.from_path(args.path, model=args.model, data=args.data, runs_dir=args.runs,
+                              image_size=args.image_size)
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
     app = create_app(source, allowed_hosts=[args.host], port_getter=lambda: port)

@@ -121,6 +121,7 @@ def _answer(lab, input_id: str, record: dict) -> dict:
             "layers": [{"name": layer.name, "class_name": type(layer).__name__,
                         "shape": list(record["maps"][layer.name].shape),
                         "maps": int(record["maps"][layer.name].shape[-1]),
+                        "min": float(record["maps"][layer.name].min()), "max": float(record["maps"][layer.name].max()),
                         "conv_arithmetic": layer.name in record["conv_inputs"]} for layer in record["layers"]]}
 
 
@@ -198,8 +199,22 @@ def maps_info(request):
                                     "mean": float(maps[..., k].mean())} for k in range(maps.shape[-1])]})
 
 
+def layer_range(maps: np.ndarray) -> tuple[float, float]:
+    """The grey scale of every map of a layer: the layer's lowest value is black, its highest white.
+
+    One shared range, not one per map: a 1x1 map, or any constant map, has no range of its own (it
+    would be all black), and maps of one layer are only comparable on one scale. A layer that is one
+    value everywhere is drawn mid-grey.
+    """
+    low, high = float(np.nanmin(maps)), float(np.nanmax(maps))
+    return (low, high) if high > low else (low - 1.0, low + 1.0)
+
+
 def map_png(request):
-    return png_response(image_png(_map(request, _record(request)), scale=query_int(request, "scale", 8, 1, 32)))
+    record = _record(request)
+    low, high = layer_range(_maps(request, record))
+    return png_response(image_png(_map(request, record), scale=query_int(request, "scale", 8, 1, 32),
+                                  low=low, high=high))
 
 
 def map_json(request):

@@ -26,6 +26,7 @@ def info(request):
     return json_response({"version": __version__,
                           "source": {"kind": lab.source.kind, "label": os.path.basename(lab.runs_dir) + "/"},
                           "model": lab.model_brief(), "data": lab.data_brief(),
+                          "data_problem": lab.data_problem() if lab.model is not None else None,
                           "training": request.app.state.trainer.snapshot(),
                           "limits": {"max_upload_bytes": MAX_UPLOAD_BYTES, "max_image_pixels": MAX_IMAGE_PIXELS}})
 

@@ -19,10 +19,15 @@ PING_EVERY_S = 15.0
 def options(request):
     from cnnlab import zoo
 
-    trainer = request.app.state.trainer
-    return json_response({"models": [*zoo.list_models(), "current"], "model": trainer.default_model(),
-                          "datasets": trainer.allowed_data(),
-                          "data": request.app.state.lab.data_spec or "digits",
+    trainer, lab = request.app.state.trainer, request.app.state.lab
+    model = trainer.default_model()
+    size = lab.source.image_size
+    return json_response({"models": [*zoo.list_models(), "current"] if lab.model is not None else zoo.list_models(),
+                          "model": model, "current": lab.model_brief(),
+                          "datasets": trainer.allowed_data(), "data": trainer.default_data(model),
+                          "zoo_data": lab.data_spec or "digits",
+                          "fits": {spec: f.brief() for spec, f in trainer.fits().items()},
+                          "image_size": list(size) if size else None,
                           "optimizers": _training.optimizer_names(), "regularization": list(_training.VARIANTS),
                           "augmentation": list(AUGMENTATIONS), "defaults": DEFAULTS})
 

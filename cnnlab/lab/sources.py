@@ -19,7 +19,7 @@ import numpy as np
 
 from cnnlab.cli import _data, _models, _records
 from cnnlab.cli._runs import HISTORY_FILE, MODEL_FILE, RUN_JSON, current_status
-from cnnlab.errors import ConfigError, DatasetNotFoundError, FileFormatError
+from cnnlab.errors import ConfigError, DataError, DatasetNotFoundError, FileFormatError
 from cnnlab.io.safe_json import load_json_file
 from cnnlab.lab.security import Forbidden, confine
 
@@ -27,6 +27,7 @@ MODEL_SUFFIXES = (".cnnlab", ".keras", ".h5", ".hdf5")
 DEFAULT_MODEL, DEFAULT_DATA = "lenet5", "digits"
 MAX_TEST_IMAGES = 10_000  # as the CLI's report
 MAX_INPUTS = 32
+MAX_CONVERTED_BYTES = 256 << 20  # resized built-in images the lab keeps for Look inside and Mistakes
 
 
 class NotFound(ConfigError):
@@ -43,6 +44,7 @@ class Source:
         model_file: a model file to open first (``.cnnlab``, ``.keras``, ``.h5``).
         model: a zoo name to build (untrained) and train, with ``data``.
         data: a built-in dataset name or an image folder.
+        image_size: ``(height, width)`` the zoo model's images are resized to (``--image-size``).
     """
 
     runs_dir: str = "runs"
@@ -50,6 +52,7 @@ class Source:
     model_file: str | None = None
     model: str | None = None
     data: str | None = None
+    image_size: tuple[int, int] | None = None
 
     @property
     def kind(self) -> str:
@@ -57,22 +60,29 @@ class Source:
 
     @classmethod
     def from_path(cls, path: str | None, model: str | None = None, data: str | None = None,
-                  runs_dir: str | None = None) -> Source:
-        """The source of ``cnnlab lab [PATH] [--model NAME --data DATA]``."""
+                  runs_dir: str | None = None, image_size: tuple[int, int] | None = None) -> Source:
+        """The source of ``cnnlab lab [PATH] [--model NAME --data DATA --image-size H,W]``."""
+        if image_size is not None and not model:
+            raise ConfigError("cnnlab lab: --image-size applies to a zoo --model (an opened model's images are "
+                              "resized to its own input). Received: --image-size "
+                              f"{','.join(map(str, image_size))}")
         if path is None:
-            return cls(runs_dir=runs_dir or "runs", model=model, data=data)
+            return cls(runs_dir=runs_dir or "runs", model=model, data=data, image_size=image_size)
         if os.path.isdir(path):
             if os.path.isfile(os.path.join(path, RUN_JSON)) or os.path.isfile(os.path.join(path, MODEL_FILE)):
                 parent = os.path.dirname(os.path.abspath(path))
                 return cls(runs_dir=runs_dir or parent, run=os.path.basename(os.path.abspath(path)), data=data)
-            return cls(runs_dir=path, model=model, data=data)  # a folder of runs
+            return cls(runs_dir=path, model=model, data=data, image_size=image_size)  # a folder of runs
         if not os.path.exists(path):
             raise DatasetNotFoundError(f"cnnlab lab: '{path}' does not exist. Give a runs folder, a run folder, or a "
                                        f"model file ({', '.join(MODEL_SUFFIXES)}).")
         if not path.endswith(MODEL_SUFFIXES):
             raise ConfigError(f"cnnlab lab opens {', '.join(MODEL_SUFFIXES)} model files only (never pickles or "
                               f"code). Received: {path!r}")
-        return cls(runs_dir=runs_dir or "runs", model_file=os.path.abspath(path), model=model, data=data)
+        if model:
+            raise ConfigError(f"cnnlab lab: give a model file or --model, not both. Received: {path!r} and "
+                              f"--model {model}")
+        return cls(runs_dir=runs_dir or "runs", model_file=os.path.abspath(path), data=data)
 
 
 def load_model_file(path: str):
@@ -128,8 +138,8 @@ class Lab:
         self.model = None
         self.model_run: str | None = None
         self.data_spec: str | None = source.data
-        self._data_cache: dict[str, Any] = {}
-        self._test_cache: dict[str, tuple] = {}
+        self._data_cache: dict[tuple, Any] = {}
+        self._test_cache: dict[tuple, tuple] = {}
         self.inputs: OrderedDict[str, dict] = OrderedDict()
         self.derived: dict[str, Any] = {}  # per-model results (confusion, predictions), cleared on change
         self.version = 0  # bumped when the current model changes
@@ -143,8 +153,11 @@ class Lab:
         elif s.model_file:
             self.set_model(load_model_file(s.model_file), None)
         elif s.model:
-            data = self.data(s.data or DEFAULT_DATA)
+            from cnnlab.lab.fitting import zoo_image_size
+
             self.data_spec = s.data or DEFAULT_DATA
+            size = zoo_image_size(s.model, self.data_spec, s.image_size)
+            data = self._load(self.data_spec, size, None)
             model = _models.build(s.model, data.input_shape, data.num_classes)
             self.set_model(model, None)
         else:
@@ -205,28 +218,60 @@ class Lab:
 
     # ---------------------------------------------------------------- data
     def data(self, spec: str | None = None):
-        """The dataset ``spec`` (default: the current one), loaded once."""
+        """The dataset ``spec`` (default: the current one) converted to the current model's input, loaded once.
+
+        Raises:
+            DataError: its images cannot become the model's input (the reason is in the message).
+        """
         spec = spec or self.data_spec
         if spec is None:
             return None
-        if spec not in self._data_cache:
-            options = {}
-            if self.model is not None and os.path.isdir(spec):
-                size, mode = _data.folder_options_for(self.model)
-                options = {"image_size": size, "color_mode": mode}
-            self._data_cache[spec] = _data.load(spec, **options)
-        return self._data_cache[spec]
+        if self.model is None:
+            return self._load(spec, self.source.image_size, None)
+        from cnnlab.lab.fitting import fit
+
+        fitted = fit(self.model, spec)
+        if not fitted.fits:
+            raise DataError(f"The lab's data does not fit its model: {fitted.note} Start the lab with --data NAME "
+                            f"of a dataset that fits (the Train page lists them).")
+        return self._load(spec, fitted.image_size, fitted.color_mode)
+
+    def _load(self, spec: str, image_size, color_mode):
+        key = (spec, tuple(image_size) if image_size else None, color_mode)
+        if key not in self._data_cache:
+            limit = None
+            if image_size and not _data.is_folder_spec(spec):  # the lab reads the test images: bound their memory
+                limit = max(100, min(MAX_TEST_IMAGES, MAX_CONVERTED_BYTES // (4 * 4 * image_size[0] * image_size[1])))
+            self._data_cache[key] = _data.load(spec, image_size=image_size, color_mode=color_mode, limit=limit)
+            self._data_cache[key].cache_key = key
+        return self._data_cache[key]
+
+    def data_problem(self) -> str | None:
+        """Why the lab has no test images (no --data, or data that does not fit), or None when it has them."""
+        if self.data_spec is None:
+            return ("This lab was started without a dataset, so it has no test images and no confusion matrix. "
+                    "Start it again with --data NAME (e.g. cnnlab lab MODEL --data digits); drawing and uploading "
+                    "work without one.")
+        try:
+            self.data()
+        except Exception as err:  # noqa: BLE001  the reason is the answer
+            return " ".join(str(err).split())
+        return None
 
     def test_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         data = self.data()
         if data is None:
-            raise NotFound("The lab has no dataset: start it with --data, or open a run folder.")
-        if data.name not in self._test_cache:
-            self._test_cache[data.name] = _data.as_arrays(data.test, limit=MAX_TEST_IMAGES)
-        return self._test_cache[data.name]
+            raise NotFound("The lab has no dataset: start it with --data NAME (e.g. --data digits), or open a run "
+                           "folder.")
+        if data.cache_key not in self._test_cache:
+            self._test_cache[data.cache_key] = _data.as_arrays(data.test, limit=MAX_TEST_IMAGES)
+        return self._test_cache[data.cache_key]
 
     def class_names(self) -> list[str]:
-        data = self.data() if self.data_spec else None
+        try:
+            data = self.data() if self.data_spec else None
+        except Exception:  # noqa: BLE001  data that does not fit the model names no classes
+            data = None
         if data is not None:
             return list(data.class_names)
         if self.model_run:

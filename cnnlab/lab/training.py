@@ -23,13 +23,14 @@ from cnnlab.callbacks import Callback
 from cnnlab.cli import _data, _models, _training
 from cnnlab.cli._runs import EVENTS_DIR, HISTORY_FILE, MODEL_FILE, RunFolder
 from cnnlab.errors import CnnlabError, ConfigError
+from cnnlab.lab.warmup import warm_up  # noqa: F401  cnnlab lab and the tests call it from here
 
 BATCH_EVENTS_PER_S = 4
 POINTS_PER_EPOCH = 20  # curve points per epoch the batch events carry (fewer when an epoch has fewer batches)
 FINAL_STATES = ("idle", "finished", "stopped", "failed")
 AUGMENTATIONS = ("none", "flip", "shift", "rotate", "zoom", "all")
 DEFAULTS = {"optimizer": "adam", "learning_rate": None, "batch_size": 32, "epochs": 5, "regularization": "none",
-            "augmentation": "none", "val_split": 0.1, "limit": None, "seed": 0}
+            "augmentation": "none", "val_split": 0.1, "limit": None, "seed": 0, "image_size": None}
 MAX_EPOCHS, MAX_BATCH = 1000, 4096
 
 
@@ -186,8 +187,9 @@ class Trainer:
                 raise Busy(f"A training is already running (run '{s['run']}', epoch {s['epoch']}/{s['epochs']}, "
                            f"{s['state']}). The lab trains one model at a time: stop it first or wait for it to end.")
             config = self._config(request)
-            name = config.pop("name", None) or (f"{config['model']}-{os.path.basename(str(config['data']))}-"
-                                          f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
+            model_name = self.lab.model.name if config["model"] == "current" else config["model"]
+            name = config.pop("name", None) or (f"{model_name}-{os.path.basename(str(config['data']))}-"
+                                                f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
             run_id = _unique(self.lab.runs_dir, _safe_name(name))
             self._pause.set()
             self._stop.clear()
@@ -252,7 +254,11 @@ class Trainer:
             from cnnlab.errors import unknown_name
 
             raise unknown_name("model", config["model"], [*zoo.list_models(), "current"], where="POST /api/train")
-        config["data"] = config.get("data") or self.lab.data_spec or "digits"
+        config["data"] = config.get("data") or self.default_data(config["model"])
+        if config["data"] is None:
+            raise ConfigError("POST /api/train: no dataset fits the opened model "
+                              f"({'; '.join(f.note for f in self.fits().values())}). Start the lab with --data "
+                              "FOLDER of images in one sub-folder per class.")
         if config["data"] not in self.allowed_data():
             raise ConfigError(f"POST /api/train: data must be one of {self.allowed_data()} (the lab reads no other "
                               f"paths). Received: data={config['data']!r}")
@@ -273,16 +279,64 @@ class Trainer:
                 raise ConfigError(f"POST /api/train: {key} must be a {kind.__name__} from {low} to {high}. "
                                   f"Received: {key}={value!r}")
             config[key] = kind(value)
-        if config["model"] == "current" and config["regularization"] != "none":
-            raise ConfigError("POST /api/train: regularization applies to zoo models only; with model 'current' "
-                              "use regularization 'none'. Received: regularization=" + repr(config["regularization"]))
+        config["image_size"] = _image_size(config["image_size"])
         if config["model"] == "current":
-            self.lab.require_model()
+            for key in ("regularization", "augmentation"):
+                if config[key] != "none":
+                    raise ConfigError(f"POST /api/train: {key} changes a zoo model's layers, so it applies to zoo "
+                                      f"models only; with model 'current' (the opened model, trained as it is) use "
+                                      f"{key} 'none'. Received: {key}={config[key]!r}")
+            self._fit_current(config)
+        else:
+            from cnnlab.lab.fitting import zoo_image_size
+
+            config["image_size"] = zoo_image_size(config["model"], config["data"], config["image_size"]
+                                                  or self.lab.source.image_size)
+            config["color_mode"] = None
         return config
 
+    def _fit_current(self, config: dict) -> None:
+        """The load options that turn ``config['data']`` into the current model's input, or why it cannot."""
+        from cnnlab.lab.fitting import fit
+
+        fitted = fit(self.lab.require_model(), config["data"])
+        if not fitted.fits:
+            fitting = [name for name, f in self.fits().items() if f.fits]
+            raise ConfigError(f"POST /api/train: the data does not fit the opened model: {fitted.note} Datasets "
+                              f"that fit: {', '.join(fitting) or 'none of the built-in ones'}. Received: "
+                              f"data={config['data']!r}")
+        if config["image_size"] and tuple(config["image_size"]) != tuple(fitted.image_size or ()):
+            raise ConfigError(f"POST /api/train: image_size is the opened model's own input size with model "
+                              f"'current'; leave it out. Received: image_size={list(config['image_size'])}")
+        config["image_size"], config["color_mode"] = fitted.image_size, fitted.color_mode
+
+    def fits(self) -> dict:
+        """For every dataset the lab may train on, how it fits the current model (:class:`fitting.Fit`)."""
+        from cnnlab.lab.fitting import fit
+
+        if self.lab.model is None:
+            return {}
+        return {spec: fit(self.lab.model, spec) for spec in self.allowed_data()}
+
+    def default_data(self, model: str) -> str | None:
+        """The lab's dataset, or for the opened model the first dataset that fits it (None: none fits)."""
+        if model != "current":
+            return self.lab.data_spec or "digits"
+        from cnnlab.lab.sources import DEFAULT_DATA
+
+        fits = self.fits()
+        for spec in (self.lab.data_spec, DEFAULT_DATA):
+            if spec in fits and fits[spec].fits:
+                return spec
+        return next((spec for spec, f in fits.items() if f.fits), None)
+
     def default_model(self) -> str:
+        """The zoo model the lab was started with; the opened model (``current``) for a model file or run
+        folder, so the Train page continues training what the lab opened; else lenet5."""
         if self.lab.source.model:
             return self.lab.source.model
+        if self.lab.model is not None and self.lab.source.kind in ("model_file", "run"):
+            return "current"
         if self.lab.model_run:
             from cnnlab.lab.sources import read_record
 
@@ -320,7 +374,8 @@ class Trainer:
 
         utils.set_random_seed(config["seed"])
         data = _data.load(config["data"], limit=config["limit"], val_split=config["val_split"], seed=config["seed"],
-                          batch_size=config["batch_size"])
+                          batch_size=config["batch_size"], image_size=config["image_size"],
+                          color_mode=config["color_mode"])
         model = self._build(config, data)
         _data.check_fits(data, model)
         model.compile(optimizer=_training.make_optimizer(config["optimizer"], config["learning_rate"]),
@@ -396,59 +451,6 @@ class Trainer:
         self.hub.publish("status", self.snapshot())
 
 
-_warmed_up = False
-
-
-def warm_up() -> None:
-    """Pay now, once per process, the set-up the first training would pay in the worker thread.
-
-    What stalled requests during a training was CPython's full (generation 2)
-    garbage collection: it walks every tracked object (~400,000 once torch,
-    TensorBoard and matplotlib are loaded) while holding the GIL, 90-200 ms on an
-    idle machine, more on a busy one. The first ``fit`` of a process triggers two
-    or three of them with its imports (TensorBoard's writer, the graph trace's
-    check that imports ``torch.distributed.tensor``, matplotlib for the report),
-    and every report's figures one more. So this runs those code paths once on a
-    tiny model (it stays true when torch or matplotlib move their imports), then
-    freezes what exists: ``gc.freeze`` moves the long-lived objects out of the
-    collector's reach, and later full collections walk only what trainings make.
-    ``cnnlab lab`` calls it before it prints its URL.
-    """
-    global _warmed_up
-    if _warmed_up:
-        return
-    import gc
-    import io
-    import tempfile
-    import warnings
-
-    import matplotlib.pyplot as plt
-    import torch
-
-    import cnnlab.cli.train  # noqa: F401  what _train imports
-    import cnnlab.inspect.report  # noqa: F401
-    from cnnlab import summary
-
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        try:
-            writer = summary.create_file_writer(folder)
-        except ConfigError:  # no tensorboard: trainings skip their events too
-            writer = None
-        if writer is not None:
-            try:
-                writer.graph(torch.nn.Linear(2, 2), torch.zeros(1, 2))  # as the TensorBoard callback's graph
-            finally:
-                writer.close()
-    figure = plt.figure(figsize=(1, 1))
-    figure.text(0.5, 0.5, "0")
-    figure.savefig(io.BytesIO(), format="png", dpi=90)  # Agg and the font cache, as the run's report.html
-    plt.close(figure)
-    gc.collect()
-    gc.freeze()
-    _warmed_up = True
-
-
 def with_augmentation(model, name: str, input_shape):
     """``model`` with random augmentation layers first (active in training only), as Keras examples do."""
     if name == "none":
@@ -467,6 +469,19 @@ def with_augmentation(model, name: str, input_shape):
     for layer in augment:
         x = layer(x)
     return Model(inputs, model(x), name=model.name)
+
+
+def _image_size(value) -> tuple[int, int] | None:
+    """``image_size`` of POST /api/train: None, a side (square) or [height, width], each 8 to 1024."""
+    if value is None:
+        return None
+    sides = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if not isinstance(sides, (list, tuple)) or len(sides) not in (1, 2) or \
+            any(isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or not 8 <= v <= 1024
+                for v in sides):
+        raise ConfigError(f"POST /api/train: image_size is a side (96) or [height, width], each from 8 to 1024. "
+                          f"Received: image_size={value!r}")
+    return (int(sides[0]), int(sides[-1]))
 
 
 def _safe_name(name: str) -> str:

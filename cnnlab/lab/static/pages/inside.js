@@ -15,6 +15,14 @@ function scaleFor(height, width, target) {
 
 // ---------------------------------------------------------------- image sources
 
+// A lab opened on a model file with no --data has no test images: say what is missing and how to add it.
+function noTestImages(info) {
+  return h("div", { id: "no-data" }, h("h3", {}, "Test images"),
+    h("div", { class: "notice" }, info.data_problem || "This lab has no dataset.",
+      h("p", { class: "small" }, "For example: ", h("code", {}, "cnnlab lab model.cnnlab --data digits"),
+        " (or mnist, fashion_mnist, a folder of class sub-folders); the Train page lists which fit this model.")));
+}
+
 function testPicker(onPick) {
   const thumbs = h("div", { class: "thumbs", id: "test-images" });
   const more = h("button", { type: "button", class: "secondary", id: "more-images" }, "More images");
@@ -191,6 +199,7 @@ function mapTiles(input, layer, arithPanel) {
   showUpTo(MAPS_SHOWN);
   return h("div", { class: "layer-maps" },
     h("h3", {}, `${layer.name} (${layer.class_name}) `, h("span", { class: "muted small" }, `${hgt}×${wid}×${count}`,
+      layer.min !== undefined ? ` · ${fmt(layer.min, 3)} (black) to ${fmt(layer.max, 3)} (white)` : "",
       layer.conv_arithmetic ? " · click a pixel" : "")),
     tiles, more);
 }
@@ -202,8 +211,9 @@ function featureMaps(input, arithPanel) {
     holder.append(h("p", { class: "muted" }, "This model has no layer with (height, width, channels) outputs."));
     return holder;
   }
-  holder.append(h("p", { class: "muted small" }, `${input.layers.length} layers with (height, width, channels) outputs, `,
-    "each map scaled to its own range (black = its lowest value, white = its highest)."));
+  holder.append(h("p", { class: "muted small", id: "maps-scale" }, `${input.layers.length} layers with (height, width, channels) outputs. `,
+    "All maps of a layer share one grey scale: black = the layer's lowest value, white = its highest (its range is by its name), ",
+    "so maps of one layer compare, and a 1×1 or constant map shows its level; a layer that is one value everywhere is grey."));
   let shown = 0;
   const more = h("button", { type: "button", class: "secondary", id: "more-layers" });
   const showUpTo = (n) => {
@@ -229,7 +239,7 @@ export async function mount(section, ctx) {
   const info = (ctx.refreshInfo && (await ctx.refreshInfo())) || ctx.info || {};
   const results = h("div", { class: "stack", id: "inside-results" },
     h("div", { class: "card" }, h("h2", {}, "Prediction"),
-      h("p", { class: "muted" }, "Pick a test image, upload one, or draw a digit.")));
+      h("p", { class: "muted" }, info.data ? "Pick a test image, upload one, or draw a digit." : "Upload an image or draw one.")));
   const status = h("div", { id: "inside-status" });
   let current = null;
   let chosenClass = null;
@@ -288,7 +298,8 @@ export async function mount(section, ctx) {
   }
 
   section.append(h("div", { class: "grid side" },
-    h("div", { class: "card stack", id: "inside-inputs" }, h("h1", {}, "Look inside"), drawingPad(pick), uploader(pick), testPicker(pick), status),
+    h("div", { class: "card stack", id: "inside-inputs" }, h("h1", {}, "Look inside"), drawingPad(pick), uploader(pick),
+      info.data ? testPicker(pick) : noTestImages(info), status),
     results));
   // #inside/17 opens test image 17 (the Mistakes page links its images here).
   const asked = /^#inside\/(\d+)$/.exec(window.location.hash);

@@ -23,9 +23,16 @@ function gallery(result, names) {
           im.probability !== undefined && im.probability !== null ? ` (${Math.round(im.probability * 100)}%)` : "")))));
 }
 
-export async function mount(section) {
+export async function mount(section, ctx = {}) {
   const holder = h("div", { class: "card" }, h("h1", {}, "Mistakes"), h("p", { class: "muted" }, "Running the model on the test images…"));
   section.append(holder);
+  const info = ctx.info || {};
+  if (info.model && !info.data) {  // no test images: say why and how to add them, not an error
+    clear(holder, h("h1", {}, "Mistakes"), h("div", { class: "notice", id: "no-data" },
+      info.data_problem || "This lab has no dataset.",
+      h("p", { class: "small" }, "For example: ", h("code", {}, "cnnlab lab model.cnnlab --data digits"), ".")));
+    return null;
+  }
   let cm;
   try {
     cm = await get("/api/confusion");

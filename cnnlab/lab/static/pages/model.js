@@ -103,8 +103,23 @@ async function showLayer(panel, name) {
       h("pre", { class: "formula" }, JSON.stringify(layer.config, null, 2))));
 }
 
-// A deep model (MobileNet: 150 boxes) scrolls inside its card: zoom out to see its shape, find a layer by name.
-function diagramTools(section, data, pick) {
+// A deep model's compact view: one readable row per layer (name, type, output shape, parameters) in the
+// diagram's order, each clickable like a box. Boxes of 150 layers are only readable one screen at a time.
+function layerList(data, onPick) {
+  const nodes = [...data.diagram.nodes].sort((a, b) => a.rank - b.rank || a.order - b.order);
+  return h("ol", { class: "layer-list", id: "layer-list" },
+    h("li", { class: "layer-list-head", "aria-hidden": "true" },
+      h("span", {}, "layer"), h("span", {}, "type"), h("span", {}, "output shape"), h("span", { class: "num" }, "params")),
+    nodes.map((n) => h("li", {}, h("button", {
+      type: "button", class: `layer-row ${family(n.class_name)}`, "data-layer": n.layer || n.id,
+      title: `Show ${n.id}`, onclick: () => onPick(n),
+    }, h("span", { class: "name" }, n.id), h("span", { class: "type" }, n.class_name),
+    h("span", { class: "mono" }, shape(n.output_shape)), h("span", { class: "num" }, n.params ? fmt(n.params) : "")))));
+}
+
+// A deep model (MobileNet: 150 layers) opens as its layer list, readable at once; the diagram (zoomable) is a
+// click away; both scroll inside their card, and *find a layer* filters the list and jumps to a layer.
+function deepTools(section, data, pick, show) {
   let zoom = 1;
   const setZoom = (z) => {
     zoom = Math.min(1.5, Math.max(0.3, z));
@@ -112,21 +127,41 @@ function diagramTools(section, data, pick) {
     label.textContent = `${Math.round(zoom * 100)}%`;
   };
   const label = h("span", { class: "muted small zoom-label" }, "100%");
+  const zoomOut = h("button", { type: "button", class: "secondary small", id: "zoom-out", title: "Zoom out", onclick: () => setZoom(zoom - 0.2) }, "−");
+  const zoomIn = h("button", { type: "button", class: "secondary small", id: "zoom-in", title: "Zoom in", onclick: () => setZoom(zoom + 0.2) }, "+");
+  const zoomers = h("span", { class: "row zoomers" }, zoomOut, label, zoomIn);
   const names = data.diagram.nodes.map((n) => n.layer || n.id);
   const find = h("input", { type: "search", id: "find-layer", list: "layer-names", placeholder: "find a layer…",
     "aria-label": "Find a layer by name" });
+  find.addEventListener("input", () => {
+    const text = find.value.trim().toLowerCase();
+    section.querySelectorAll("#layer-list .layer-row").forEach((row) => {
+      row.parentElement.hidden = Boolean(text) && !row.textContent.toLowerCase().includes(text);
+    });
+  });
   find.addEventListener("change", () => {
     const node = data.diagram.nodes.find((n) => (n.layer || n.id) === find.value.trim());
     if (!node) return;
     pick(node);
-    section.querySelector(`.layer-box[data-layer="${CSS.escape(node.layer || node.id)}"]`)
+    section.querySelector(`.diagram-view:not([hidden]) [data-layer="${CSS.escape(node.layer || node.id)}"]`)
       ?.scrollIntoView({ block: "center" });
   });
+  const listBtn = h("button", { type: "button", class: "secondary small", id: "view-list", "aria-pressed": "true" }, "List");
+  const diagramBtn = h("button", { type: "button", class: "secondary small", id: "view-diagram", "aria-pressed": "false" }, "Diagram");
+  const choose = (view) => {
+    listBtn.setAttribute("aria-pressed", String(view === "list"));
+    diagramBtn.setAttribute("aria-pressed", String(view === "diagram"));
+    zoomers.hidden = view !== "diagram";
+    show(view);
+    section.querySelector(".diagram-view:not([hidden]) .selected")?.scrollIntoView({ block: "center" });
+  };
+  listBtn.addEventListener("click", () => choose("list"));
+  diagramBtn.addEventListener("click", () => choose("diagram"));
+  zoomers.hidden = true;
   return h("div", { class: "row diagram-tools" },
     h("span", { class: "muted small" }, `${data.diagram.nodes.length} layers:`),
-    h("button", { type: "button", class: "secondary small", id: "zoom-out", title: "Zoom out", onclick: () => setZoom(zoom - 0.2) }, "−"),
-    label,
-    h("button", { type: "button", class: "secondary small", id: "zoom-in", title: "Zoom in", onclick: () => setZoom(zoom + 0.2) }, "+"),
+    h("span", { class: "row view-switch", role: "group", "aria-label": "View" }, listBtn, diagramBtn),
+    zoomers,
     find, h("datalist", { id: "layer-names" }, names.map((n) => h("option", { value: n }))));
 }
 
@@ -141,24 +176,30 @@ export async function mount(section) {
   const deep = data.diagram.nodes.length > 14;
   const panel = h("div", { class: "card", id: "layer-panel" },
     h("h2", {}, "Pick a layer"), h("p", { class: "muted" }, "Click a box of the diagram to see its shape arithmetic, parameters, filters and weights."));
-  let selected = null;
+  let selected = [];
   const pick = (node) => {
-    if (selected) selected.classList.remove("selected");
-    selected = section.querySelector(`.layer-box[data-layer="${CSS.escape(node.layer || node.id)}"]`);
-    if (selected) selected.classList.add("selected");
+    selected.forEach((el) => el.classList.remove("selected"));
+    selected = [...section.querySelectorAll(`[data-layer="${CSS.escape(node.layer || node.id)}"]`)];
+    selected.forEach((el) => el.classList.add("selected"));
     showLayer(panel, node.layer || node.id);
     // The panel sits under the diagram on a narrow window, and above the fold after a scroll down a
     // long diagram: bring its top into view.
     const top = panel.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight * 0.6) panel.scrollIntoView({ behavior: "smooth", block: "start" });
   };
+  const diagramView = h("div", { class: `diagram-view${deep ? " tall" : ""}`, id: "diagram-view", hidden: deep }, diagram(data, pick));
+  const listView = deep ? h("div", { class: "diagram-view tall", id: "list-view" }, layerList(data, pick)) : null;
+  const show = (view) => {
+    diagramView.hidden = view !== "diagram";
+    listView.hidden = view !== "list";
+  };
   section.append(
     h("div", { class: "grid side-wide" },
       h("div", { class: "card" },
         h("h1", {}, `Model ${m.name}`),
         h("p", { class: "muted" }, `${fmt(m.params)} parameters (${fmt(m.trainable_params)} trainable) · input ${shape(m.input_shape)} · ${m.num_classes} classes`),
-        deep ? diagramTools(section, data, pick) : null,
-        h("div", { class: `diagram-view${deep ? " tall" : ""}`, id: "diagram-view" }, diagram(data, pick)),
+        deep ? deepTools(section, data, pick, show) : null,
+        listView, diagramView,
         h("details", {}, h("summary", {}, "summary()"), h("pre", { class: "formula small" }, data.summary))),
       panel));
   return null;

@@ -7,10 +7,12 @@ import { clear, duration, errorBox, fmt, h } from "../dom.js";
 
 const ACTIVE = new Set(["starting", "running", "paused", "stopping"]);
 
-function select(name, values, value, label) {
+function select(name, values, value, label, text = (v) => v) {
   return h("label", { class: "field" }, label,
-    h("select", { name, id: `f-${name}` }, values.map((v) => h("option", { value: v, selected: v === value }, v))));
+    h("select", { name, id: `f-${name}` }, values.map((v) => h("option", { value: v, selected: v === value }, text(v)))));
 }
+
+const side = (s) => (s ? `${s[0]}×${s[1]}${s.length > 2 ? `×${s[2]}` : ""}` : "?");
 
 function number(name, value, label, attrs = {}) {
   return h("label", { class: "field" }, label,
@@ -19,10 +21,17 @@ function number(name, value, label, attrs = {}) {
 
 function form(options) {
   const d = options.defaults || {};
+  // The opened model ("current") comes first: the lab trains what it opened, from its weights.
+  const models = options.models.includes("current")
+    ? ["current", ...options.models.filter((m) => m !== "current")] : options.models;
+  const current = options.current;
+  const modelText = (m) => (m === "current" && current ? `opened model: ${current.name}` : m);
   return h("form", { id: "train-form", onsubmit: (e) => e.preventDefault() },
     h("div", { class: "form-grid" },
-      select("model", options.models, options.model, "model"),
+      select("model", models, options.model, "model", modelText),
       select("data", options.datasets, options.data, "data"),
+      number("image_size", options.image_size ? options.image_size[0] : null, "image size (zoo model)",
+        { min: "8", max: "1024", step: "1", placeholder: "data's own" }),
       select("optimizer", options.optimizers, d.optimizer, "optimizer"),
       number("learning_rate", d.learning_rate, "learning rate", { step: "any", min: "0", placeholder: "optimizer default" }),
       number("batch_size", d.batch_size, "batch size", { min: "1", step: "1" }),
@@ -38,13 +47,46 @@ function form(options) {
 function formBody(formEl) {
   const body = {};
   for (const el of formEl.elements) {
-    if (!el.name || el.value === "") continue;
+    if (!el.name || el.value === "" || el.disabled) continue;
     body[el.name] = el.type === "number" ? Number(el.value) : el.value;
   }
   return body;
 }
 
 // The two families of curves the user reads: losses, and everything else (accuracy, ...).
+// What the chosen model trains on: the opened model reads each dataset converted to its input (or cannot,
+// and says why); a zoo model is built new for the data's images.
+function fitNote(formEl, options, noteEl) {
+  const model = formEl.elements.model.value;
+  const dataSel = formEl.elements.data;
+  const current = model === "current";
+  const fits = options.fits || {};
+  for (const opt of dataSel.options) {
+    const f = fits[opt.value];
+    opt.disabled = current && f !== undefined && !f.fits;
+    opt.textContent = opt.disabled ? `${opt.value} (does not fit)` : opt.value;
+  }
+  if (current && dataSel.selectedOptions[0] && dataSel.selectedOptions[0].disabled && options.data) dataSel.value = options.data;
+  for (const name of ["regularization", "augmentation", "image_size"]) {
+    const el = formEl.elements[name];
+    el.disabled = current;
+    if (current && el.tagName === "SELECT") el.value = "none";
+  }
+  if (!current) {
+    clear(noteEl, h("p", { class: "muted small" }, `A new, untrained ${model} built for the data's images`,
+      " (image size: the data's own, or the smallest a Keras architecture such as mobilenet_v2 takes, unless you set one)."));
+    return;
+  }
+  const c = options.current;
+  const items = Object.entries(fits).map(([name, f]) => h("li", { class: f.fits ? "" : "no-fit", "data-data": name },
+    f.fits ? "✓ " : "✗ ", f.note));
+  clear(noteEl,
+    h("p", { class: "small" }, h("b", {}, `Continue training ${c.name}`),
+      ` from its weights (input ${side(c.input_shape)}, ${c.num_classes} classes). Each dataset's images are converted to its input:`),
+    h("ul", { class: "small fit-list" }, items),
+    h("p", { class: "muted small" }, "Regularisation, augmentation and image size change a zoo model's layers: pick a zoo model for them."));
+}
+
 function splitNames(names) {
   const losses = names.filter((n) => n.endsWith("loss"));
   return [losses, names.filter((n) => !n.endsWith("loss"))];
@@ -113,6 +155,13 @@ export async function mount(section, ctx) {
   const options = await get("/api/train/options");
   const formEl = form(options);
   const message = h("div", { id: "train-message", role: "status" });
+  const noteEl = h("div", { id: "fit-note" });
+  const refit = () => fitNote(formEl, options, noteEl);
+  formEl.elements.model.addEventListener("change", () => {
+    if (formEl.elements.model.value !== "current" && options.zoo_data) formEl.elements.data.value = options.zoo_data;
+    refit();
+  });
+  refit();
   const startBtn = h("button", { type: "button", id: "start" }, "Start training");
   const pauseBtn = h("button", { type: "button", id: "pause", class: "secondary", disabled: true }, "Pause");
   const stopBtn = h("button", { type: "button", id: "stop", class: "secondary", disabled: true }, "Stop");
@@ -129,6 +178,7 @@ export async function mount(section, ctx) {
     h("div", { class: "grid side" },
       h("div", { class: "card" },
         h("h1", {}, "Train"),
+        noteEl,
         formEl,
         h("div", { class: "row", style: { marginTop: "0.8rem" } }, startBtn, pauseBtn, stopBtn),
         h("p", { class: "muted small" }, "One training at a time in this lab. Each training writes a run folder ",
