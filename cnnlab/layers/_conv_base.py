@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from cnnlab import activations, constraints, initializers, regularizers
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.layers import _args
+from cnnlab.layers._kernels import conv_pointwise, fused_activation, inference_conv_ok
 from cnnlab.layers.base import InputSpec, Layer
 from cnnlab.ops import conv_output_size, same_padding
 
@@ -161,10 +162,48 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         x = inputs.permute(*self._to_channels_first) if self._channels_last else inputs
-        y = self._convolve(x)
-        if not (self._emit_logits or self._defer_activation):
-            y = self.activation(y)
+        if inference_conv_ok(x) and self._torch_weight() is not None:
+            y = self.inference_call(x)
+        else:
+            y = self._convolve(x)
+            if not (self._emit_logits or self._defer_activation):
+                y = self.activation(y)
         return y.permute(*self._to_channels_last) if self._channels_last else y
+
+    def _torch_weight(self):
+        """``(weight in torch's layout, groups)`` for the inference kernel, or None where it does not apply."""
+        return None
+
+    def inference_call(self, x, batch_norm=None, post=None, residual=None):
+        """The layer's convolution (and activation) on channels-first ``x`` as one oneDNN primitive, for
+        inference only (see ``cnnlab.layers._kernels``).
+
+        ``batch_norm``: a BatchNormalization layer in inference mode that reads this output, folded into the
+        weights (``w * gamma / sqrt(var + eps)``; ``(b - mean) * gamma / sqrt(var + eps) + beta``), with
+        ``post`` (oneDNN's name and arguments) the activation after it; ``residual``: a tensor of the output's
+        shape added before that activation (a residual block's shortcut).
+        """
+        weight, groups = self._torch_weight()
+        deferred = self._emit_logits or self._defer_activation
+        if batch_norm is None:
+            post = ("none", []) if deferred else fused_activation(self.activation)
+        # Made at each call: the optimizer updates weights in place without a version bump, so a cache could
+        # not tell; the cost is one pass over the weights, which oneDNN's own reorder makes anyway.
+        w, b = self._inference_weights(weight, batch_norm)
+        x, padding = self._padded(x)
+        y = conv_pointwise(x, w, b, padding, self.strides, self.dilation_rate, groups, post or ("none", []),
+                           residual)
+        return y if post is not None or deferred else self.activation(y)
+
+    def _inference_weights(self, weight, batch_norm):
+        if batch_norm is None:
+            return weight.contiguous(), self.bias
+        scale = (batch_norm.moving_variance + batch_norm.epsilon).rsqrt()
+        if batch_norm.gamma is not None:
+            scale = scale * batch_norm.gamma
+        bias = -batch_norm.moving_mean if self.bias is None else self.bias - batch_norm.moving_mean
+        bias = bias * scale + (batch_norm.beta if batch_norm.beta is not None else 0.0)
+        return (weight * scale.reshape(-1, *[1] * (weight.dim() - 1))).contiguous(), bias
 
     # ---------------------------------------------------------- shape and config
     def _output_channels(self, channels):

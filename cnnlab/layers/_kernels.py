@@ -68,3 +68,44 @@ def linear(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> 
                                     (bias is not None and bias.requires_grad)):
         return _OneDNNLinear.apply(x, kernel, bias)
     return _onednn_linear(x, kernel.t(), bias)
+
+
+# ----------------------------------------------------------------------------------- inference convolutions
+# In inference (no autograd), a 2-D float32 convolution on the CPU runs as one oneDNN primitive with its
+# activation fused in (``torch.ops.mkldnn._convolution_pointwise``): measured 1.7-2x faster than F.conv2d then
+# the activation on ResNet-50 and MobileNetV2 shapes (2-core AVX-512 VM), the activation costing no extra pass.
+# Only activations oneDNN computes exactly as torch does are fused; the others run after, as before.
+_CONV_ENABLED = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+def inference_conv_ok(x: torch.Tensor) -> bool:
+    """Whether ``conv_pointwise`` may run: CPU float32 4-D data outside autograd, autocast and compilation."""
+    return (_CONV_ENABLED and not torch.is_grad_enabled() and x.device.type == "cpu" and x.dim() == 4
+            and x.dtype == torch.float32 and not torch.is_autocast_enabled("cpu")
+            and not torch.compiler.is_compiling() and not torch.jit.is_tracing() and not _exporting())
+
+
+def _exporting() -> bool:
+    """Inside ``torch.onnx.export``: the graph must hold standard convolutions."""
+    return torch.onnx.is_in_onnx_export()
+
+
+def fused_activation(fn) -> tuple[str, list] | None:
+    """oneDNN's name and arguments for activation ``fn`` (an ``activations`` function), or None when not fused."""
+    from cnnlab import activations
+
+    return {activations.linear: ("none", []), activations.relu: ("relu", []),
+            activations.relu6: ("hardtanh", [0.0, 6.0])}.get(fn)
+
+
+def conv_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding, strides, dilation,
+                   groups: int, post: tuple[str, list], residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``post(F.conv2d(x, weight, bias, ...) [+ residual])`` as one oneDNN primitive (``x`` and ``residual``
+    NCHW, any memory format; ``residual`` has the output's shape)."""
+    pad = [padding] * 2 if isinstance(padding, int) else list(padding)
+    if residual is not None:
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, residual, weight, bias, pad, list(strides), list(dilation), groups, "add", 1.0,
+            None if post[0] == "none" else post[0], post[1], None)
+    return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, pad, list(strides), list(dilation), groups,
+                                                   post[0], post[1], "")

@@ -58,6 +58,9 @@ class _Conv(BaseConv):
         return CONV_FNS[self.rank](x, self.kernel.permute(*self._kernel_order), self.bias, self.strides, padding,
                                    self.dilation_rate, self.groups)
 
+    def _torch_weight(self):
+        return (self.kernel.permute(*self._kernel_order), self.groups) if self.rank == 2 else None
+
     def _config(self) -> dict:
         return {"filters": self.filters}
 

@@ -46,6 +46,11 @@ class _DepthwiseConv(_DepthwiseMixin, BaseConv):
     def _convolve(self, x):
         return self._depthwise(x, self.kernel, self.bias)
 
+    def _torch_weight(self):
+        if self.rank != 2:
+            return None
+        return self.kernel.reshape(*self.kernel_size, 1, -1).permute(*self._kernel_order), self.kernel.shape[-2]
+
     def _output_channels(self, channels):
         return None if channels is None else channels * self.depth_multiplier
 

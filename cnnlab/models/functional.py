@@ -7,9 +7,17 @@ import torch
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.layers.base import Layer, _rank_fix
 from cnnlab.layers.core import InputLayer
+from cnnlab.layers.merge import Add
 from cnnlab.layers.node import KerasTensor, Node, flatten, pack_like
 from cnnlab.layers.serialization import layer_from_config, register_model_class, registered_name_of
-from cnnlab.models._fusion import relu_then_max_pool
+from cnnlab.models._fusion import (
+    FOLDABLE_CONVS,
+    bn_chain_shape,
+    fold_batch_norm,
+    fold_residual,
+    relu_then_max_pool,
+    run_folded,
+)
 from cnnlab.models.model import Model
 from cnnlab.models.op_nodes import (
     Operation,
@@ -70,7 +78,60 @@ class Functional(Model):
                 self.add_module(self._free_module_key(layer.name), layer)
         self._operations = operations
         self._relu_pool_candidates = self._single_consumer_pairs()
+        self._bn_chains = self._batch_norm_chains(self._relu_pool_candidates)
+        self._residual_chains = self._residual_blocks()
         self.built = True
+
+    def _residual_blocks(self) -> dict[int, tuple]:
+        """Conv node id -> (BatchNormalization node, Add node, the Add's other input, activation node or None)
+        for conv -> BN -> Add(shortcut) (-> ReLU) with each output read only by the next: in inference the
+        whole block may run as one convolution (``cnnlab.models._fusion``)."""
+        readers: dict[int, list[Node]] = {}
+        for node in self._nodes:
+            for tensor in node.inputs:
+                readers.setdefault(id(tensor), []).append(node)
+        exposed = {id(t) for t in self._outputs}
+
+        def only_reader(node):
+            found = readers.get(id(node.outputs[0]), []) if len(node.outputs) == 1 else []
+            return found[0] if len(found) == 1 and id(node.outputs[0]) not in exposed else None
+
+        blocks, claimed = {}, set()
+        for node in self._nodes:
+            if type(node.layer) not in FOLDABLE_CONVS or not node.single_input_call:
+                continue
+            bn_node = only_reader(node)
+            if bn_node is None or not bn_node.single_input_call or not bn_chain_shape(node.layer, bn_node.layer, None):
+                continue
+            add_node = only_reader(bn_node)
+            if add_node is None or type(add_node.layer) is not Add or len(add_node.inputs) != 2 \
+                    or add_node.inputs[0] is add_node.inputs[1] or id(add_node) in claimed:
+                continue  # when both inputs are conv -> BN, one is the block and the other its shortcut
+            claimed.add(id(add_node))
+            other = add_node.inputs[1] if add_node.inputs[0] is bn_node.outputs[0] else add_node.inputs[0]
+            act_node = only_reader(add_node)
+            if act_node is not None and not (act_node.single_input_call
+                                             and bn_chain_shape(node.layer, bn_node.layer, act_node.layer)):
+                act_node = None
+            blocks[id(node)] = (bn_node, add_node, other, act_node)
+        return blocks
+
+    def _batch_norm_chains(self, pairs: dict) -> dict[int, tuple]:
+        """Conv node id -> (its BatchNormalization node, the activation node after that or None): blocks that
+        may run as one convolution in inference (``cnnlab.models._fusion``); whether one does is decided at
+        each call."""
+        chains = {}
+        for node in self._nodes:
+            bn_node = pairs.get(id(node))
+            if bn_node is None or not node.single_input_call or not bn_node.single_input_call \
+                    or not bn_chain_shape(node.layer, bn_node.layer, None):
+                continue
+            act_node = pairs.get(id(bn_node))
+            if act_node is not None and not (act_node.single_input_call
+                                             and bn_chain_shape(node.layer, bn_node.layer, act_node.layer)):
+                act_node = None
+            chains[id(node)] = (bn_node, act_node)
+        return chains
 
     def _single_consumer_pairs(self) -> dict[int, Node]:
         """Node id -> the one node of this model that reads its output, when that output is nothing else's.
@@ -154,12 +215,30 @@ class Functional(Model):
         values = self._bind_inputs(inputs)
         deferred: dict[int, object] = {}  # pool node id -> the activation its producer left to it
         candidates = getattr(self, "_relu_pool_candidates", {})
+        chains, folded = getattr(self, "_bn_chains", {}), set()
+        residuals, pending = getattr(self, "_residual_chains", {}), {}
         for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
+            if isinstance(node.layer, InputLayer) or id(node) in folded:
+                continue
+            if id(node) in pending and self._run_residual(node, pending.pop(id(node)), values, folded):
                 continue
             call_args, kwargs = node.fill_in(values)
             args = call_args[0]
             kwargs = {k: v for k, v in kwargs.items() if k != "training" and v is not None}
+            block = residuals.get(id(node))
+            if block is not None and not kwargs and fold_batch_norm(node.layer, block[0].layer, None, args):
+                pending[id(block[1])] = (node, args)  # the convolution runs at the Add, with the shortcut
+                folded.add(id(block[0]))
+                continue
+            chain = chains.get(id(node))
+            if chain is not None and not kwargs:
+                bn_node, act_node = chain
+                post = fold_batch_norm(node.layer, bn_node.layer, act_node.layer if act_node else None, args)
+                if post is not None:  # one convolution for conv -> BatchNormalization (-> activation)
+                    last = act_node if act_node is not None and post != ("none", []) else bn_node
+                    folded.update(id(n) for n in (bn_node, last))
+                    values[id(last.outputs[0])] = run_folded(node.layer, bn_node.layer, args, post)
+                    continue
             reader = candidates.get(id(node))
             fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer)
             try:
@@ -182,6 +261,23 @@ class Functional(Model):
             for tensor, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[id(tensor)] = value
         return pack_like(self._output_structure, [values[id(t)] for t in self._outputs])
+
+    def _run_residual(self, add_node, started, values: dict, folded: set) -> bool:
+        """At a residual block's Add: run conv -> BN -> Add (-> ReLU) as one convolution. Returns False after
+        storing the BatchNormalization's output when the add must run as a layer (its shortcut broadcasts...)."""
+        conv_node, conv_input = started
+        bn_node, _, other, act_node = self._residual_chains[id(conv_node)]
+        shortcut = values[id(other)]
+        post = fold_residual(add_node.layer, act_node.layer if act_node else None, shortcut,
+                             conv_node.layer.compute_output_shape(tuple(conv_input.shape)))
+        if post is None:
+            values[id(bn_node.outputs[0])] = run_folded(conv_node.layer, bn_node.layer, conv_input, ("none", []))
+            return False
+        out = run_folded(conv_node.layer, bn_node.layer, conv_input, post, residual=shortcut)
+        last = act_node if act_node is not None and post != ("none", []) else add_node
+        folded.add(id(last))
+        values[id(last.outputs[0])] = out
+        return True
 
     def _bind_inputs(self, inputs) -> dict[int, torch.Tensor]:
         expected = len(self._inputs)

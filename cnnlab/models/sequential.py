@@ -10,7 +10,7 @@ from cnnlab.layers.base import Layer, _rank_fix
 from cnnlab.layers.core import InputLayer
 from cnnlab.layers.node import KerasTensor
 from cnnlab.layers.serialization import layer_from_config, layer_to_config, register_model_class
-from cnnlab.models._fusion import relu_then_max_pool
+from cnnlab.models._fusion import bn_chain_shape, fold_batch_norm, relu_then_max_pool, run_folded
 from cnnlab.models.functional import adjust_input_rank
 from cnnlab.models.model import Model
 from cnnlab.models.trace import explain_shape_error
@@ -175,6 +175,14 @@ class Sequential(Model):
                 x = inputs
         while i < len(stack):
             layer = stack[i]
+            if i + 1 < len(stack) and bn_chain_shape(layer, stack[i + 1], None):
+                act = stack[i + 2] if i + 2 < len(stack) and bn_chain_shape(layer, stack[i + 1], stack[i + 2]) \
+                    else None
+                post = fold_batch_norm(layer, stack[i + 1], act, x)
+                if post is not None:  # one convolution for conv -> BatchNormalization (-> activation)
+                    x = run_folded(layer, stack[i + 1], x, post)
+                    i += 3 if act is not None and post != ("none", []) else 2
+                    continue
             if i + 1 < len(stack) and relu_then_max_pool(layer, stack[i + 1]):
                 # Same numbers, less memory traffic: see cnnlab.models._fusion.
                 state = layer.__dict__  # a plain flag, set directly: this runs at every call
