@@ -106,6 +106,7 @@ def markdown(result: Mapping) -> str:
     elif busy:
         parts.append(f"- busy machine: failed ({busy['error'].splitlines()[-1]})")
     parts.extend(apps_lines(result.get("apps")))
+    parts.extend(compile_lines(result.get("compile")))
     scale = result.get("scale")
     if scale:
         parts.append("- cnnlab s/epoch vs samples (b128): " + ", ".join(
@@ -133,6 +134,25 @@ def apps_lines(apps) -> list[str]:
                      f"{apps.get('size', 224)}, batch {apps.get('batch_size', 32)}, weights=None): {figures}")
     lines += [f"- {tools.PEER_NAMES.get(tool, tool)} not run for the Keras architectures: {reason}"
               for tool, reason in apps.get("skipped", {}).items()]
+    return lines
+
+
+def compile_lines(rows) -> list[str]:
+    """Raw figures of bench/compile_probe.py: eager vs torch.compile ms/step, first epoch with compiling."""
+    if not rows:
+        return []
+    if isinstance(rows, dict) and "error" in rows:
+        return [f"- torch.compile probe: failed ({rows['error'].splitlines()[-1]})"]
+    lines = []
+    for row in rows:
+        eager, compiled = row.get("eager"), row.get("compiled")
+        if not (eager and compiled):
+            lines.append(f"- torch.compile, {row['tool']} {row['model']} b{row['batch_size']}: a run failed")
+            continue
+        lines.append(f"- torch.compile, {row['tool']} {row['model']} b{row['batch_size']}: {eager['ms_per_step']:.2f} "
+                     f"ms/step eager, {compiled['ms_per_step']:.2f} compiled "
+                     f"({compiled['ms_per_step'] / eager['ms_per_step']:.2f}x the time); first epoch "
+                     f"{eager['first_epoch_s']:.1f} s eager, {compiled['first_epoch_s']:.1f} s with compiling")
     return lines
 
 

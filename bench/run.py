@@ -42,7 +42,7 @@ PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
              "time90": True, "overhead": True, "scale": True,
              "busy": ["--rounds", "3", "--steps", "60"],
-             "apps": ["--batches", "4", "--repeats", "3"]},
+             "apps": ["--batches", "4", "--repeats", "3"], "compile": ["--samples", "4800"]},
     "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
               "time90": False, "overhead": True, "scale": False, "skip": (FP16,),
               "busy": ["--rounds", "1", "--steps", "40", "--loads", "busy"],
@@ -173,6 +173,11 @@ def main(argv=None) -> None:
                                ["bench/apps_probe.py", *plan["apps"]], "cnnlab", log)
             result["apps"] = apps if "error" in apps else {k: apps[k] for k in ("results", "skipped", "size",
                                                                                   "batch_size")}
+        if "cnnlab" in run_tools and plan.get("compile"):
+            # torch.compile against eager, cnnlab and the bare loop, compile time in the first epoch.
+            compiled = run_process("torch.compile vs eager: LeNet-5 b32 and two-conv CNN b128",
+                                   ["bench/compile_probe.py", *plan["compile"]], "cnnlab", log)
+            result["compile"] = compiled if "error" in compiled else compiled["results"]
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:

@@ -479,3 +479,13 @@ def test_bench_plans_run_the_apps_probe():
     from bench import run
 
     assert all(plan["apps"] for plan in run.PLANS.values())
+
+
+def test_compile_lines_give_both_step_times_and_the_first_epoch():
+    rows = [{"model": "lenet", "batch_size": 32, "tool": "cnnlab",
+             "eager": {"ms_per_step": 2.0, "first_epoch_s": 0.8}, "compiled": {"ms_per_step": 3.0, "first_epoch_s": 40.0}},
+            {"model": "cnn", "batch_size": 128, "tool": "torch", "eager": None, "compiled": None}]
+    lines = report.compile_lines(rows)
+    assert "2.00 ms/step eager, 3.00 compiled (1.50x the time)" in lines[0] and "40.0 s with compiling" in lines[0]
+    assert "a run failed" in lines[1]
+    assert report.compile_lines({"error": "boom\nlast"}) == ["- torch.compile probe: failed (last)"]
