@@ -357,6 +357,7 @@ class Trainer:
 
     def _prepare_training(self) -> None:
         self._trainable_params = [v.value for v in self.trainable_weights]
+        self._check_trainable_set()
         if not self._trainable_params:
             # Keras trains anyway (the loss may come only from add_loss) and just warns; once per fit here.
             _warnings.warn(f"Model '{self.name}' does not have any trainable weights: fit computes the loss and "
@@ -368,6 +369,26 @@ class Trainer:
         self._fast_logits = None if overridden else self._logits_loss()
         self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(
             layer.activity_regularizer is not None for layer in [self, *self._all_sublayers()])
+
+    def _check_trainable_set(self) -> None:
+        """Refuse weights made trainable after the optimizer's first step, with the fix.
+
+        Keras 3 keeps training the old set until the next ``compile()`` and says nothing (its warning is never
+        reached), so an unfrozen base silently stays frozen; cnnlab's optimizer cannot take new variables
+        either, so it says so before the first step of this ``fit``.
+        """
+        optimizer = self.optimizer
+        known = getattr(optimizer, "_index", None)
+        if not getattr(optimizer, "built", False) or known is None:
+            return
+        new = [v.name for v, p in zip(self.trainable_weights, self._trainable_params) if id(p) not in known]
+        if new:
+            raise ConfigError(
+                f"Model '{self.name}': {len(new)} weights became trainable after the optimizer's first step "
+                f"(e.g. base_model.trainable = True after fit()), such as {new[0]!r}. Call model.compile(...) "
+                "again before fit(), as the Keras transfer-learning guide does when it unfreezes a base model "
+                "(a low learning rate for fine-tuning). Received: "
+                f"{len(new)} new trainable weights")
 
     # --------------------------------------------------------------------- data
     def _callbacks(self, callbacks, verbose, epochs, data: EpochIterator, in_fit: bool):

@@ -248,3 +248,24 @@ def test_example_base_loads_the_saved_pretrained_weights(tmp_path):
     assert not base.trainable and model.output_shape == (None, 5)
     bn = base.get_layer("bn_Conv1")
     assert bn.momentum == pytest.approx(0.999)  # the short pre-training's momentum is not kept
+
+
+def test_unfreezing_after_the_first_fit_asks_for_compile_then_trains_the_new_set():
+    import numpy as np
+
+    import cnnlab
+    from cnnlab import layers
+
+    base = cnnlab.Sequential([layers.Input((4,)), layers.Dense(3, name="base_dense")], name="base")
+    base.trainable = False
+    model = cnnlab.Sequential([layers.Input((4,)), base, layers.Dense(2, name="head")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).random((16, 4), dtype=np.float32), np.arange(16) % 2
+    model.fit(x, y, epochs=1, verbose=0)
+    base.trainable = True
+    with pytest.raises(cnnlab.errors.ConfigError, match=r"2 weights became trainable.*Call model\.compile"):
+        model.fit(x, y, epochs=1, verbose=0)
+    model.compile(optimizer=cnnlab.optimizers.SGD(1e-3), loss="sparse_categorical_crossentropy")
+    before = base.get_weights()[0].copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(before, base.get_weights()[0])
