@@ -162,8 +162,9 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         x = inputs.permute(*self._to_channels_first) if self._channels_last else inputs
-        if inference_conv_ok(x) and self._torch_weight() is not None:
-            y = self.inference_call(x)
+        torch_weight = self._torch_weight() if inference_conv_ok(x) else None
+        if torch_weight is not None:
+            y = self.inference_call(x, torch_weight=torch_weight)
         else:
             y = self._convolve(x)
             if not (self._emit_logits or self._defer_activation):
@@ -174,7 +175,7 @@ class BaseConv(Layer):
         """``(weight in torch's layout, groups)`` for the inference kernel, or None where it does not apply."""
         return None
 
-    def inference_call(self, x, batch_norm=None, post=None, residual=None):
+    def inference_call(self, x, batch_norm=None, post=None, residual=None, torch_weight=None):
         """The layer's convolution (and activation) on channels-first ``x`` as one oneDNN primitive, for
         inference only (see ``cnnlab.layers._kernels``).
 
@@ -183,7 +184,7 @@ class BaseConv(Layer):
         ``post`` (oneDNN's name and arguments) the activation after it; ``residual``: a tensor of the output's
         shape added before that activation (a residual block's shortcut).
         """
-        weight, groups = self._torch_weight()
+        weight, groups = torch_weight or self._torch_weight()
         deferred = self._emit_logits or self._defer_activation
         if batch_norm is None:
             post = ("none", []) if deferred else fused_activation(self.activation)

@@ -68,7 +68,7 @@ def bn_chain_shape(conv, bn, act) -> bool:
         act is None or type(act) in (ReLU, Activation))
 
 
-def fold_batch_norm(conv, bn, act, x) -> tuple[str, list] | bool | None:
+def fold_batch_norm(conv, bn, act, x) -> tuple[str, list] | None:
     """At call time: the activation ``post`` to fuse (``("none", [])`` when ``act`` runs separately), or None
     when this call must run layer by layer (autograd on, BatchNormalization training, hooks, another dtype...).
     """

@@ -77,24 +77,19 @@ class Functional(Model):
             if not isinstance(layer, Operation):
                 self.add_module(self._free_module_key(layer.name), layer)
         self._operations = operations
-        self._relu_pool_candidates = self._single_consumer_pairs()
+        sole = self._sole_readers()
+        # Pairs where the reader has one input: a conv and its pooling, a conv and its BatchNormalization...
+        self._relu_pool_candidates = {k: r for k, r in sole.items() if len(r.inputs) == 1}
         self._bn_chains = self._batch_norm_chains(self._relu_pool_candidates)
-        self._residual_chains = self._residual_blocks()
+        self._residual_chains = self._residual_blocks(sole)
         self.built = True
 
-    def _residual_blocks(self) -> dict[int, tuple]:
+    def _residual_blocks(self, sole: dict) -> dict[int, tuple]:
         """Conv node id -> (BatchNormalization node, Add node, the Add's other input, activation node or None)
         for conv -> BN -> Add(shortcut) (-> ReLU) with each output read only by the next: in inference the
         whole block may run as one convolution (``cnnlab.models._fusion``)."""
-        readers: dict[int, list[Node]] = {}
-        for node in self._nodes:
-            for tensor in node.inputs:
-                readers.setdefault(id(tensor), []).append(node)
-        exposed = {id(t) for t in self._outputs}
-
         def only_reader(node):
-            found = readers.get(id(node.outputs[0]), []) if len(node.outputs) == 1 else []
-            return found[0] if len(found) == 1 and id(node.outputs[0]) not in exposed else None
+            return sole.get(id(node))
 
         blocks, claimed = {}, set()
         for node in self._nodes:
@@ -133,7 +128,7 @@ class Functional(Model):
             chains[id(node)] = (bn_node, act_node)
         return chains
 
-    def _single_consumer_pairs(self) -> dict[int, Node]:
+    def _sole_readers(self) -> dict[int, Node]:
         """Node id -> the one node of this model that reads its output, when that output is nothing else's.
 
         Such a pair may run in a cheaper order with the same numbers (``cnnlab.models._fusion``); whether it
@@ -144,14 +139,14 @@ class Functional(Model):
             for tensor in node.inputs:
                 readers.setdefault(id(tensor), []).append(node)
         exposed = {id(t) for t in self._outputs}
-        pairs = {}
+        sole = {}
         for node in self._nodes:
             if len(node.outputs) != 1 or id(node.outputs[0]) in exposed:
                 continue
             found = readers.get(id(node.outputs[0]), [])
-            if len(found) == 1 and len(found[0].inputs) == 1:
-                pairs[id(node)] = found[0]
-        return pairs
+            if len(found) == 1:
+                sole[id(node)] = found[0]
+        return sole
 
     def _free_module_key(self, name: str) -> str:
         """``name``, or a variant of it when it is taken by an attribute of the model (an Input named "inputs").
