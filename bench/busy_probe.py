@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apps_probe import venv_python
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
@@ -72,14 +74,6 @@ print(f"MS_PER_STEP {min(times) / steps * 1e3:.3f}")
 """
 
 
-def _keras_python() -> str | None:
-    for venv in (".venv-bench", ".venv-compat"):
-        python = ROOT / venv / "bin" / "python"
-        if python.exists():
-            return str(python)
-    return None
-
-
 def _run(python: str, tool: str, args, env: dict) -> float | None:
     done = subprocess.run([python, "-c", _CHILD, str(ROOT / "bench"), tool, args.model, str(args.batch_size),
                            str(args.steps), str(args.threads)],
@@ -107,7 +101,7 @@ def main(argv=None) -> None:
     tools = {"cnnlab": (sys.executable, "cnnlab", {}),
              "cnnlab, governor off": (sys.executable, "cnnlab", {"CNNLAB_ADAPTIVE_THREADS": "0"}),
              "idiomatic PyTorch": (sys.executable, "torch", {})}
-    keras_python = _keras_python()
+    keras_python = venv_python((".venv-bench", ".venv-compat"))
     if keras_python:
         tools["Keras 3 / TensorFlow"] = (keras_python, "keras", {"KERAS_BACKEND": "tensorflow",
                                                                  "TF_CPP_MIN_LOG_LEVEL": "3"})
