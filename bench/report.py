@@ -74,6 +74,15 @@ def markdown(result: Mapping) -> str:
     if tools.opt_in_note(rows):
         parts += [tools.opt_in_note(rows), ""]
     parts += ["## Raw figures (seed 0)", "", _figures_table(result), ""]
+    floor = tools.floor_rows(result)
+    if floor:
+        parts += ["## What bounds each target (bench/floor_probe.py)", "",
+                  "The step each target asks for, against torch's kernels timed alone at the model's shapes (a "
+                  "lower bound for any eager step on them: no loss, optimizer, dispatch or autograd), the leanest "
+                  "eager loop over the same kernels, and cnnlab, all in this job.", "",
+                  tools.render_floor_table(floor), ""]
+    elif isinstance(result.get("floor"), Mapping):
+        parts += [f"- floor probe: failed ({result['floor']['error'].splitlines()[-1]})", ""]
     spread = result.get("seed_spread")
     if spread:
         parts += ["## Test accuracy over seeds", "", "The accuracy rows above compare these means.", "",

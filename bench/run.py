@@ -42,11 +42,13 @@ PLANS = {
     "full": {"configs": [("cnn", 128), ("cnn", 32), ("lenet", 32)], "epochs": 3, "seeds": (1, 2),
              "time90": True, "overhead": True, "scale": True,
              "busy": ["--rounds", "3", "--steps", "60"],
-             "apps": ["--batches", "4", "--repeats", "3"], "compile": ["--samples", "4800"]},
+             "apps": ["--batches", "4", "--repeats", "3"], "compile": ["--samples", "4800"],
+             "floor": ["--one-thread"]},
     "quick": {"configs": [("cnn", 128), ("lenet", 32)], "epochs": 1, "seeds": (),
               "time90": False, "overhead": True, "scale": False, "skip": (FP16,),
               "busy": ["--rounds", "1", "--steps", "40", "--loads", "busy"],
-              "apps": ["--batches", "2", "--repeats", "1"]},
+              "apps": ["--batches", "2", "--repeats", "1"],
+              "floor": ["--one-thread", "--repeats", "3", "--steps", "20"]},
 }
 
 
@@ -178,6 +180,11 @@ def main(argv=None) -> None:
             compiled = run_process("torch.compile vs eager: LeNet-5 b32 and two-conv CNN b128",
                                    ["bench/compile_probe.py", *plan["compile"]], "cnnlab", log)
             result["compile"] = compiled if "error" in compiled else compiled["results"]
+        if "cnnlab" in run_tools and plan.get("floor"):
+            # torch's kernels alone, the leanest eager loop and cnnlab, for the report's "what bounds each target".
+            floor = run_process("what bounds the targets: torch's kernels alone, the leanest eager loop, cnnlab",
+                                ["bench/floor_probe.py", *plan["floor"]], "cnnlab", log)
+            result["floor"] = floor if "error" in floor else floor["results"]
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:

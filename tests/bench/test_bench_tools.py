@@ -489,3 +489,52 @@ def test_compile_lines_give_both_step_times_and_the_first_epoch():
     assert "2.00 ms/step eager, 3.00 compiled (1.50x the time)" in lines[0] and "40.0 s with compiling" in lines[0]
     assert "a run failed" in lines[1]
     assert report.compile_lines({"error": "boom\nlast"}) == ["- torch.compile probe: failed (last)"]
+
+
+# ------------------------------------------------------------------ what bounds each target (floor probe)
+def _floor(model, batch, task, threads, kernels, cnnlab, bare=None):
+    row = {"model": model, "batch_size": batch, "task": task, "threads": threads, "kernels": [],
+           "kernels_ms": kernels, "cnnlab_ms": cnnlab}
+    if bare is not None:
+        row["bare_ms"] = bare
+    return row
+
+
+def test_step_ms_divides_the_epoch_by_its_batches_rounding_the_last_up():
+    assert tools.step_ms({"seconds_per_epoch": 4.0, "samples": 1000, "batch_size": 128}) == pytest.approx(500.0)
+
+
+def test_floor_rows_set_each_target_step_against_the_kernels_the_eager_loop_and_cnnlab():
+    cnn_tf = {**_run("keras-tf", s=2.56), "samples": 12_800}  # 100 steps: 25.6 ms/step -> 2x needs 12.8
+    lenet_torch = {**_run("torch", model="lenet", batch=32, s=0.3), "samples": 3200}  # 3 ms/step -> 1.5x: 2.0
+    lenet_tf = {**_run("keras-tf", model="lenet", batch=32, s=0.4), "samples": 3200}  # 4 ms/step -> 4x: 1.0
+    result = {"runs": [cnn_tf, lenet_torch, lenet_tf], "matmul_peak_gflops": 400.0, "forward_macs": {"cnn": 1_000_000},
+              "busy": {"Keras 3 / TensorFlow": {"quiet": 20.0, "busy": 30.0}},
+              "floor": [_floor("cnn", 128, "train", 2, kernels=13.0, cnnlab=18.0, bare=17.0),
+                        _floor("lenet", 32, "train", 2, kernels=1.1, cnnlab=2.3, bare=2.1),
+                        _floor("cnn", 128, "predict", 2, kernels=4.5, cnnlab=5.0),
+                        _floor("cnn", 128, "train", 1, kernels=24.0, cnnlab=35.0, bare=35.5)]}
+    result["runs"][0]["predict_images_per_s"] = 16_000.0  # 8 ms per 128 -> 2.5x needs 3.2 ms
+    rows = {row["target"]: row for row in tools.floor_rows(result)}
+    cnn = rows["two-conv CNN b128 train >= 2.0x Keras 3 / TensorFlow"]
+    assert cnn["needs_ms"] == pytest.approx(12.8) and cnn["bound"] == "the kernels alone take longer"
+    lenet = rows["LeNet-5 b32 train >= 1.5x idiomatic PyTorch"]
+    assert lenet["needs_ms"] == pytest.approx(2.0) and lenet["bound"] == "below eager PyTorch only"
+    assert rows["LeNet-5 b32 train >= 4.0x Keras 3 / TensorFlow"]["needs_ms"] == pytest.approx(1.0)
+    # 6 x 1M MACs x 128 = 768 MFLOP at 60% of 400 GFLOP/s: 3.2 ms
+    assert rows["two-conv CNN b128 train >= 60% of the matmul peak"]["needs_ms"] == pytest.approx(3.2)
+    predict = rows["two-conv CNN predict b128 >= 2.5x Keras 3 / TensorFlow"]
+    assert predict["needs_ms"] == pytest.approx(3.2) and predict["bare_ms"] is None
+    busy = next(row for target, row in rows.items() if "CPU-bound" in target)
+    assert busy["needs_ms"] == pytest.approx(20.0) and busy["kernels_ms"] == 24.0  # the one-thread probe
+    table = tools.render_floor_table(tools.floor_rows(result))
+    assert "| LeNet-5 b32 train >= 1.5x idiomatic PyTorch | 3.00 ms/step | 2.00 | 1.10 | 2.10 | 2.30 |" in table
+
+
+def test_a_target_within_reach_of_the_eager_loop_says_so_and_a_failed_probe_adds_nothing():
+    runs = [{**_run("keras-tf", s=4.0), "samples": 12_800}]  # 40 ms/step -> 2x needs 20
+    rows = tools.floor_rows({"runs": runs, "floor": [_floor("cnn", 128, "train", 2, 12.0, 18.0, 17.0)]})
+    assert [row["bound"] for row in rows] == ["no"]
+    assert tools.floor_rows({"runs": runs, "floor": {"error": "boom"}}) == []
+    assert "failed (boom)" in report.markdown({"date": "d", "mode": "quick", "machine": {}, "runs": [],
+                                               "floor": {"error": "boom"}})

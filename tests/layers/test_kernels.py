@@ -11,6 +11,33 @@ from cnnlab.layers import _kernels
 pytestmark = pytest.mark.skipif(not _kernels._ENABLED, reason="torch built without oneDNN")
 
 
+@pytest.fixture(autouse=True)
+def onednn_path(monkeypatch):
+    """The oneDNN path as it runs on CPUs where it is the default (not Intel's, with MKL as torch's BLAS)."""
+    monkeypatch.setattr(_kernels, "_PREFERRED", True)
+
+
+@pytest.mark.parametrize("vendor, mkl, want", [
+    ("AuthenticAMD", True, True), ("HygonGenuine", True, True),  # MKL's slow path: oneDNN
+    ("GenuineIntel", True, False),  # MKL's own CPUs: MKL is faster
+    ("AuthenticAMD", False, False), ("", True, False),  # another BLAS, or an unknown CPU: torch's choice
+])
+def test_onednn_is_preferred_only_where_mkl_takes_its_slow_path(vendor, mkl, want):
+    assert _kernels.onednn_preferred(vendor, mkl) is want
+
+
+def test_this_machine_uses_the_path_its_vendor_calls_for(monkeypatch):
+    monkeypatch.undo()  # the real module setting
+    vendor = _kernels.cpu_vendor()
+    assert _kernels._PREFERRED == _kernels.onednn_preferred(vendor, torch.backends.mkl.is_available())
+    calls = []
+    real = _kernels._onednn_linear
+    monkeypatch.setattr(_kernels, "_onednn_linear", lambda *a: calls.append(a[0].shape) or real(*a))
+    x, kernel, bias = _tensors()
+    _kernels.linear(x, kernel, bias).sum().backward()
+    assert len(calls) == (3 if _kernels._PREFERRED else 0)
+
+
 def _tensors(batch=64, features=300, units=250, seed=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, features, generator=gen, requires_grad=True)
