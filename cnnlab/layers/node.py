@@ -227,4 +227,6 @@ def pack_like(structure, leaves: list):
 
 
 def is_symbolic(structure) -> bool:
+    if isinstance(structure, torch.Tensor):  # the eager call's common case, without flattening
+        return False
     return any(isinstance(leaf, KerasTensor) for leaf in flatten(structure))

@@ -32,9 +32,13 @@ def _hooked(layer) -> bool:
     return bool(layer._forward_hooks or layer._forward_pre_hooks)  # hooks with kwargs are in these dicts too
 
 
-def relu_then_max_pool(conv, pool) -> bool:
-    """Whether ``pool(conv(x))`` may run as ``relu(pool(conv_without_relu(x)))``."""
-    return (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv.activation is activations.relu
+def relu_then_max_pool(conv, pool, x) -> bool:
+    """Whether ``pool(conv(x))`` may run as ``relu(pool(conv_without_relu(x)))``.
+
+    Not where the convolution runs as one oneDNN primitive (inference on the CPU, ``inference_conv_ok``): there
+    its ReLU is fused into the convolution at no cost, and a ReLU after the pooling would be one more pass.
+    """
+    return (type(conv) is Conv2D and not inference_conv_ok(x) and type(pool) is MaxPooling2D and conv.activation is activations.relu
             and conv.activity_regularizer is None and not conv._emit_logits and conv.built
             and conv.data_format == pool.data_format and not _hooked(conv) and not _hooked(pool)
             and not _module._global_forward_hooks and not _module._global_forward_pre_hooks)

@@ -235,7 +235,7 @@ class Functional(Model):
                     values[id(last.outputs[0])] = run_folded(node.layer, bn_node.layer, args, post)
                     continue
             reader = candidates.get(id(node))
-            fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer)
+            fuse = reader is not None and not kwargs and relu_then_max_pool(node.layer, reader.layer, args)
             try:
                 if not node.single_input_call:
                     out = node.layer(*call_args, **kwargs)

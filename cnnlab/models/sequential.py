@@ -183,7 +183,7 @@ class Sequential(Model):
                     x = run_folded(layer, stack[i + 1], x, post)
                     i += 3 if act is not None and post != ("none", []) else 2
                     continue
-            if i + 1 < len(stack) and relu_then_max_pool(layer, stack[i + 1]):
+            if i + 1 < len(stack) and relu_then_max_pool(layer, stack[i + 1], x):
                 # Same numbers, less memory traffic: see cnnlab.models._fusion.
                 state = layer.__dict__  # a plain flag, set directly: this runs at every call
                 state["_defer_activation"] = True

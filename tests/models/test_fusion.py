@@ -42,7 +42,7 @@ def _outputs_and_grads(model, x):
 def test_fused_order_gives_identical_outputs_and_gradients(monkeypatch, pool_padding):
     x = _images()
     fused = _outputs_and_grads(_model(pool_padding), x)
-    monkeypatch.setattr(sequential_module, "relu_then_max_pool", lambda conv, pool: False)
+    monkeypatch.setattr(sequential_module, "relu_then_max_pool", lambda *args: False)
     plain = _outputs_and_grads(_model(pool_padding), x)
     assert torch.equal(fused[0], plain[0])
     for a, b in zip(fused[1], plain[1]):
@@ -68,14 +68,14 @@ def test_a_hooked_layer_runs_unfused_and_sees_its_relu_output():
     model(_images())
     handle.remove()
     assert bool((captured[0] >= 0).all()) and bool((captured[0] == 0).any())
-    assert _fusion.relu_then_max_pool(model.layers[2], model.layers[3])  # the other pair is still fused
+    assert _fusion.relu_then_max_pool(model.layers[2], model.layers[3], torch.zeros(1, 6, 6, 4))  # still fused
 
 
 def test_activity_regularizer_sees_the_relu_output(monkeypatch):
     x = _images()
     fused_model = _model(activity_regularizer=regularizers.L1(0.1))
     fused_model(x)
-    monkeypatch.setattr(sequential_module, "relu_then_max_pool", lambda conv, pool: False)
+    monkeypatch.setattr(sequential_module, "relu_then_max_pool", lambda *args: False)
     plain_model = _model(activity_regularizer=regularizers.L1(0.1))
     plain_model(x)
     assert torch.equal(torch.stack(fused_model.losses), torch.stack(plain_model.losses))
@@ -90,7 +90,23 @@ def test_activity_regularizer_sees_the_relu_output(monkeypatch):
 ])
 def test_only_relu_followed_by_max_pooling_of_the_same_layout_is_fused(conv, pool, fusable):
     conv.build((None, 8, 8, 1) if conv.data_format == "channels_last" else (None, 1, 8, 8))
-    assert _fusion.relu_then_max_pool(conv, pool) is fusable
+    x = torch.zeros((1, 8, 8, 1) if conv.data_format == "channels_last" else (1, 1, 8, 8))
+    assert _fusion.relu_then_max_pool(conv, pool, x) is fusable
+
+
+def test_inference_keeps_the_relu_inside_the_convolution_with_the_same_numbers(monkeypatch):
+    """Outside autograd the convolution runs as one oneDNN primitive with its ReLU fused (no extra pass), so the
+    pair is not reordered there; the outputs equal the reordered (training-mode) ones."""
+    seen = []
+    real = Conv2D.call
+    monkeypatch.setattr(Conv2D, "call", lambda self, inputs: seen.append(self._defer_activation) or real(self, inputs))
+    model, x = _model(), _images()
+    with torch.no_grad():
+        inferred = model(x)
+    assert seen == [False, False]
+    reordered = model(x).detach()  # grad enabled: conv, pool, then ReLU
+    assert seen[2:] == [True, True]
+    torch.testing.assert_close(inferred, reordered, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------- functional models
@@ -123,9 +139,9 @@ def test_functional_model_fuses_only_private_single_reader_pairs(monkeypatch, ex
     if expose_conv:
         assert bool((fused[1] >= 0).all())  # the exposed Conv2D output is its ReLU output
     with monkeypatch.context() as patch:
-        patch.setattr(sequential_module, "relu_then_max_pool", lambda conv, pool: False)
+        patch.setattr(sequential_module, "relu_then_max_pool", lambda *args: False)
         from cnnlab.models import functional as functional_module
-        patch.setattr(functional_module, "relu_then_max_pool", lambda conv, pool: False)
+        patch.setattr(functional_module, "relu_then_max_pool", lambda *args: False)
         plain = _functional(expose_conv, second_reader)(x, training=True)
     for a, b in zip(fused if expose_conv else [fused], plain if expose_conv else [plain]):
         assert torch.equal(a, b)
@@ -136,7 +152,7 @@ def test_functional_fused_gradients_equal_the_layer_by_layer_ones(monkeypatch):
 
     x = _images()
     fused = _outputs_and_grads(_functional(), x)
-    monkeypatch.setattr(functional_module, "relu_then_max_pool", lambda conv, pool: False)
+    monkeypatch.setattr(functional_module, "relu_then_max_pool", lambda *args: False)
     plain = _outputs_and_grads(_functional(), x)
     assert torch.equal(fused[0], plain[0])
     for a, b in zip(fused[1], plain[1]):
