@@ -198,6 +198,11 @@ class Sequential(Model):
             i += 1
         return x
 
+    def _plain_stack(self):
+        """The layers, when this model's call is just them in order (what ``fit``'s direct step can run), else
+        None (a subclass may call them otherwise)."""
+        return list(self._stack) if type(self) is Sequential else None
+
     def _run(self, layer, x):
         try:
             return layer(x)

@@ -21,6 +21,7 @@ from cnnlab.training import compile_utils as cu
 from cnnlab.training import data_adapters as da
 from cnnlab.training.epoch_iterator import EpochIterator, fit_iterators, one_batch
 from cnnlab.training.progress import logs_to_floats
+from cnnlab.training.direct_step import DirectStep
 from cnnlab.training.jit import CompiledForward
 from cnnlab.training.threads import GOVERNOR
 from cnnlab.eager import plain_outputs
@@ -48,6 +49,7 @@ class Trainer:
     """Mixin giving ``Model`` its Keras training API."""
 
     _sync = None  # collectives of a multi-process fit/evaluate (cnnlab.distribute), else None
+    _direct_step = None  # a DirectStep when fit may run the model's step without autograd's graph
 
     def __init__(self):
         self.optimizer = None
@@ -314,13 +316,19 @@ class Trainer:
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         fast = self._fast_logits
+        stepped = False  # whether the gradients are already in .grad (the direct step)
         if fast is not None and self._output_layer().activation is fast[1]:
             loss_fn, activation = fast
-            with emitting_logits(self._output_layer()):
-                z = self._forward(x, training=True)
-            loss = loss_fn(y, z, sample_weight)
-            if self._has_penalties or has_added_losses():
-                loss = self._add_penalties(loss)
+            direct = self._direct_step
+            if direct is not None and self._direct_step_applies() and direct.covers(self, x, y, sample_weight):
+                loss, z = direct.run(self, x, y, loss_fn)
+                stepped = True
+            else:
+                with emitting_logits(self._output_layer()):
+                    z = self._forward(x, training=True)
+                loss = loss_fn(y, z, sample_weight)
+                if self._has_penalties or has_added_losses():
+                    loss = self._add_penalties(loss)
             with torch.no_grad():
                 y_pred = activation(z.detach())
             self._ensure_metrics(y_pred)
@@ -328,7 +336,8 @@ class Trainer:
             y_pred = self._forward(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         if self._trainable_params:
-            (self.optimizer.scale_loss(loss) if self._scales_loss else loss).backward()
+            if not stepped:
+                (self.optimizer.scale_loss(loss) if self._scales_loss else loss).backward()
             if self._sync is not None:
                 self._sync.all_reduce_gradients(self._trainable_params)
             # Also applies the weights' constraints, as Keras's does; a LossScaleOptimizer unscales, or skips a
@@ -369,6 +378,12 @@ class Trainer:
         self._fast_logits = None if overridden else self._logits_loss()
         self._has_penalties = any(v.regularizer is not None for v in self.weights) or any(
             layer.activity_regularizer is not None for layer in [self, *self._all_sublayers()])
+        self._direct_step = DirectStep.plan(self) if self._fast_logits is not None else None
+
+    def _direct_step_applies(self) -> bool:
+        """Whether this step may skip autograd's graph (``cnnlab.training.direct_step``): nothing changes the
+        plain float32 step (jit, mixed precision, loss scaling, penalties)."""
+        return not (self._jit or self._autocast_dtype is not None or self._scales_loss or self._has_penalties)
 
     def _check_trainable_set(self) -> None:
         """Refuse weights made trainable after the optimizer's first step, with the fix.
