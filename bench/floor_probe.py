@@ -66,6 +66,8 @@ def layer_plan(model, batch: int) -> list[dict]:
                          "first": not plan, "macs": out[0] * out[1] * out[2] * out[3] * k * k * shape[3]})
             shape = out
         elif kind == "MaxPooling2D":
+            if tuple(layer.pool_size) != (2, 2) or tuple(layer.strides) != (2, 2) or layer.padding != "valid":
+                raise ValueError(f"{layer.name}: the probe times 2x2 max pooling with stride 2 only")
             out = (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
             plan.append({"kind": "pool", "name": layer.name, "in": shape, "out": out})
             plan.append({"kind": "relu", "name": f"{layer.name} ReLU", "in": out, "out": out})
@@ -97,62 +99,59 @@ def time_layers(model, batch: int, repeats: int) -> list[dict]:
             ms = _best_ms(lambda: layer(x), repeats, 20)
             h = layer(x)
             row = {"name": layer.name, "kind": type(layer).__name__, "forward_ms": ms}
-            if type(layer).__name__ in ("Conv2D", "Dense"):
-                row["macs"] = int(h.numel() * (x.shape[-1] * (layer.kernel_size[0] * layer.kernel_size[1]
-                                                              if hasattr(layer, "kernel_size") else 1)))
+            if type(layer).__name__ == "Conv2D":  # each output: a kernel-sized product over the input channels
+                row["macs"] = h.numel() * x.shape[-1] * layer.kernel_size[0] * layer.kernel_size[1]
+            elif type(layer).__name__ == "Dense":
+                row["macs"] = h.numel() * x.shape[-1]
             rows.append(row)
     return rows
 
 
-def time_kernels(plan: list[dict], repeats: int, training: bool = True) -> list[dict]:
+def time_kernels(plan: list[dict], repeats: int) -> list[dict]:
     """Training: each layer's kernels alone, forward and backward; ms per step."""
     rows = []
     for step in plan:
         kind, inner = step["kind"], 20
         if kind == "conv":
             x = _nchw(step["in"])
-            n, h, w, c = step["in"]
-            weight = (torch.randn(step["out"][3], c, step["k"], step["k"]) * 0.1).to(memory_format=torch.channels_last)
+            weight = torch.randn(step["out"][3], step["in"][3], step["k"], step["k"]) * 0.1
+            weight = weight.to(memory_format=torch.channels_last)
             bias = torch.zeros(step["out"][3])
             pad = [step["pad"]] * 2
             fwd = _best_ms(lambda: F.conv2d(x, weight, bias, padding=step["pad"]), repeats, inner)
             row = {"name": step["name"], "kind": kind, "forward_ms": fwd, "macs": step["macs"]}
-            if training:
-                grad = F.conv2d(x, weight, bias, padding=step["pad"])
-                mask = [not step["first"], True, True]
-                row["backward_ms"] = _best_ms(lambda: _conv_backward(grad, x, weight, [bias.numel()], [1, 1], pad,
-                                                                     [1, 1], False, [0, 0], 1, mask), repeats, inner)
-                row["input_gradient"] = mask[0]
+            grad = F.conv2d(x, weight, bias, padding=step["pad"])
+            mask = [not step["first"], True, True]
+            row["backward_ms"] = _best_ms(lambda: _conv_backward(grad, x, weight, [bias.numel()], [1, 1], pad,
+                                                                 [1, 1], False, [0, 0], 1, mask), repeats, inner)
+            row["input_gradient"] = mask[0]
         elif kind == "pool":
             x = _nchw(step["in"])
             fwd = _best_ms(lambda: F.max_pool2d_with_indices(x, 2), repeats, inner)
             row = {"name": step["name"], "kind": kind, "forward_ms": fwd}
-            if training:
-                pooled, indices = F.max_pool2d_with_indices(x, 2)
-                grad = torch.rand_like(pooled)
-                row["backward_ms"] = _best_ms(lambda: _pool_backward(grad, x, [2, 2], [2, 2], [0, 0], [1, 1], False,
-                                                                     indices), repeats, inner)
+            pooled, indices = F.max_pool2d_with_indices(x, 2)
+            grad = torch.rand_like(pooled)
+            row["backward_ms"] = _best_ms(lambda: _pool_backward(grad, x, [2, 2], [2, 2], [0, 0], [1, 1], False,
+                                                                 indices), repeats, inner)
         elif kind == "relu":
             x = _nchw(step["in"]) - 0.5
             fwd = _best_ms(lambda: torch.relu(x), repeats, inner)
             row = {"name": step["name"], "kind": kind, "forward_ms": fwd}
-            if training:
-                grad, y = torch.rand_like(x), torch.relu(x)
-                row["backward_ms"] = _best_ms(lambda: torch.ops.aten.threshold_backward(grad, y, 0), repeats, inner)
+            grad, y = torch.rand_like(x), torch.relu(x)
+            row["backward_ms"] = _best_ms(lambda: torch.ops.aten.threshold_backward(grad, y, 0), repeats, inner)
         else:  # dense
             x = torch.rand(*step["in"])
             weight, bias = torch.randn(step["out"][1], step["in"][1]) * 0.05, torch.zeros(step["out"][1])
             fwd = _best_ms(lambda: F.linear(x, weight, bias), repeats, inner)
             row = {"name": step["name"], "kind": kind, "forward_ms": fwd, "macs": step["macs"]}
-            if training:
-                grad = torch.rand(*step["out"])
+            grad = torch.rand(*step["out"])
 
-                def backward():
-                    torch.mm(grad, weight)  # input gradient
-                    torch.mm(grad.t(), x)  # kernel gradient
-                    grad.sum(0)  # bias gradient
+            def backward():
+                torch.mm(grad, weight)  # input gradient
+                torch.mm(grad.t(), x)  # kernel gradient
+                grad.sum(0)  # bias gradient
 
-                row["backward_ms"] = _best_ms(backward, repeats, inner)
+            row["backward_ms"] = _best_ms(backward, repeats, inner)
         rows.append(row)
     return rows
 

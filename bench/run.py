@@ -166,9 +166,8 @@ def main(argv=None) -> None:
             result["runs"].append(run_process(label, train_args(FP16, model, batch, epochs, 0, samples), FP16, log))
         if "cnnlab" in run_tools and plan.get("busy"):
             # Beside one CPU-bound process: cnnlab, Keras/TF and the PyTorch loop, each in its own subprocess.
-            busy = run_process("busy machine: two-conv CNN b128 beside a CPU-bound process",
-                               ["bench/busy_probe.py", *plan["busy"]], "cnnlab", log)
-            result["busy"] = busy if "error" in busy else busy["results"]
+            result["busy"] = _results_probe("busy machine: two-conv CNN b128 beside a CPU-bound process",
+                                            "bench/busy_probe.py", plan["busy"], log)
         if "cnnlab" in run_tools and plan.get("apps"):
             # Keras's architectures at 224x224: cnnlab, Keras/TF and torchvision, each in its own subprocess.
             apps = run_process("predict img/s: MobileNetV2 and ResNet50 at 224x224 b32",
@@ -177,14 +176,12 @@ def main(argv=None) -> None:
                                                                                   "batch_size")}
         if "cnnlab" in run_tools and plan.get("compile"):
             # torch.compile against eager, cnnlab and the bare loop, compile time in the first epoch.
-            compiled = run_process("torch.compile vs eager: LeNet-5 b32 and two-conv CNN b128",
-                                   ["bench/compile_probe.py", *plan["compile"]], "cnnlab", log)
-            result["compile"] = compiled if "error" in compiled else compiled["results"]
+            result["compile"] = _results_probe("torch.compile vs eager: LeNet-5 b32 and two-conv CNN b128",
+                                               "bench/compile_probe.py", plan["compile"], log)
         if "cnnlab" in run_tools and plan.get("floor"):
             # torch's kernels alone, the leanest eager loop and cnnlab, for the report's "what bounds each target".
-            floor = run_process("what bounds the targets: torch's kernels alone, the leanest eager loop, cnnlab",
-                                ["bench/floor_probe.py", *plan["floor"]], "cnnlab", log)
-            result["floor"] = floor if "error" in floor else floor["results"]
+            result["floor"] = _results_probe("what bounds the targets: torch's kernels alone, the leanest eager loop, "
+                                             "cnnlab", "bench/floor_probe.py", plan["floor"], log)
         if "cnnlab" in run_tools and plan["overhead"]:
             result.update(_probe("overhead", (["--quick"] if args.mode == "quick" else []) + sample_args, log))
         if plan["time90"]:
@@ -225,6 +222,12 @@ def _tools(parser: argparse.ArgumentParser, only: str | None) -> tuple[str, ...]
     if unknown:
         parser.error(f"--only: unknown tool(s) {', '.join(unknown)}; choose from {', '.join(TOOLS)}")
     return tuple(t for t in TOOLS if t in asked)
+
+
+def _results_probe(label: str, script: str, extra: list[str], log):
+    """A probe script in its own process (cnnlab's environment): its ``results``, or ``{"error": ...}``."""
+    out = run_process(label, [script, *extra], "cnnlab", log)
+    return out if "error" in out else out["results"]
 
 
 def _probe(probe: str, extra: list[str], log) -> dict:

@@ -875,11 +875,8 @@ _LAYOUT_HINTS = {
 
 def check_shape(layer: Layer, spec: InputSpec, shape: tuple) -> None:
     """Raise a ShapeError that says what the layer expects and how to fix the input."""
-    ndim = len(shape)
-    if (spec.ndim is None or ndim == spec.ndim) and (spec.min_ndim is None or ndim >= spec.min_ndim) and all(
-            shape[axis] is None or size is None or shape[axis] == size for axis, size in spec.axes.items()):
-        return  # every eager call lands here: the message is built only for a shape that fails
     kind = f"{type(layer).__name__} '{layer.name}'"
+    ndim = len(shape)
     shown = tuple(shape)
     if spec.ndim is not None and ndim != spec.ndim:
         layout = spec.layout or _LAYOUT_HINTS.get(spec.ndim, "")

@@ -38,10 +38,11 @@ def relu_then_max_pool(conv, pool, x) -> bool:
     Not where the convolution runs as one oneDNN primitive (inference on the CPU, ``inference_conv_ok``): there
     its ReLU is fused into the convolution at no cost, and a ReLU after the pooling would be one more pass.
     """
-    return (type(conv) is Conv2D and not inference_conv_ok(x) and type(pool) is MaxPooling2D and conv.activation is activations.relu
+    return (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv.activation is activations.relu
             and conv.activity_regularizer is None and not conv._emit_logits and conv.built
             and conv.data_format == pool.data_format and not _hooked(conv) and not _hooked(pool)
-            and not _module._global_forward_hooks and not _module._global_forward_pre_hooks)
+            and not _module._global_forward_hooks and not _module._global_forward_pre_hooks
+            and not inference_conv_ok(x))
 
 
 # ------------------------------------------------------------------------- BatchNormalization folding

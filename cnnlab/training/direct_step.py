@@ -131,15 +131,13 @@ class DirectStep:
                         after = layers[i + 1] if i + 1 < len(layers) else None
                         if type(after) is MaxPooling2D and layer.activation is activations.relu:
                             # as Sequential runs this pair: the ReLU after the pooling (same numbers)
-                            tape.append(("pool", after, h))
-                            h, tape[-1] = _pool(after, h, tape[-1])
+                            h = _pool(after, h, tape)
                             i += 1
                         if layer.activation is activations.relu:
                             h = torch.relu(h)
                             tape.append(("relu", h))
                     else:
-                        tape.append(("pool", layer, h))
-                        h, tape[-1] = _pool(layer, h, tape[-1])
+                        h = _pool(layer, h, tape)
                     h = h.permute(0, 2, 3, 1)
                     tape.append(("to_channels_last",))
                 elif kind is Flatten:
@@ -224,10 +222,11 @@ class DirectStep:
         self._shapes_recorded = tuple(x.shape)
 
 
-def _pool(layer, inputs: torch.Tensor, entry: tuple) -> tuple[torch.Tensor, tuple]:
-    """Max pooling of a channels-first tensor, and its tape entry completed with the argmax indices."""
+def _pool(layer, inputs: torch.Tensor, tape: list) -> torch.Tensor:
+    """Max pooling of a channels-first tensor; its input and argmax indices go on the tape."""
     out, indices = F.max_pool2d_with_indices(inputs, layer.pool_size, layer.strides)
-    return out, (*entry, indices)
+    tape.append(("pool", layer, inputs, indices))
+    return out
 
 
 def _accumulate(variable, make) -> None:
